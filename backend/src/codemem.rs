@@ -1,0 +1,128 @@
+//! Executable code memory, never writable and executable through the same mapping.
+//!
+//! One anonymous memory file (memfd) is mapped twice: a read-write view the compiler
+//! copies code into, and a read-execute view the code runs from. Both views are
+//! reserved at full capacity up front (the file is sparse, so only written pages
+//! cost memory), so code never moves and a bump allocator suffices.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Errors of code memory.
+#[derive(Debug)]
+pub enum CodeMemError {
+    Map(std::io::Error),
+    Full { capacity: usize, wanted: usize },
+}
+
+impl fmt::Display for CodeMemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodeMemError::Map(e) => write!(f, "cannot map code memory: {e}"),
+            CodeMemError::Full { capacity, wanted } => {
+                write!(f, "code memory full ({capacity} bytes, {wanted} more wanted)")
+            }
+        }
+    }
+}
+impl std::error::Error for CodeMemError {}
+
+/// A dual-mapped region of code memory with a bump allocator.
+pub struct CodeMemory {
+    rw: *mut u8,
+    rx: *const u8,
+    capacity: usize,
+    used: AtomicUsize,
+}
+
+// SAFETY: the mappings are owned by this value; writes go through `&mut self` or
+// through `alloc`'s disjoint ranges (the bump pointer is atomic), and reading the
+// executable view is harmless.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above; shared access only reads the executable view or reserves fresh,
+// disjoint ranges through the atomic bump pointer.
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    /// Reserve `capacity` bytes (rounded up to pages) of code memory.
+    pub fn new(capacity: usize) -> Result<CodeMemory, CodeMemError> {
+        let page = 4096;
+        let capacity = capacity.div_ceil(page) * page;
+        // SAFETY: memfd_create takes a NUL-terminated name and flags; no memory is touched.
+        let fd = unsafe { libc::memfd_create(c"mimic-code".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(CodeMemError::Map(std::io::Error::last_os_error()));
+        }
+        let close = |e| {
+            // SAFETY: fd is a file descriptor this function opened and still owns.
+            unsafe { libc::close(fd) };
+            Err(CodeMemError::Map(e))
+        };
+        // SAFETY: fd is a valid memfd; ftruncate only sets its size.
+        if unsafe { libc::ftruncate(fd, capacity as libc::off_t) } != 0 {
+            return close(std::io::Error::last_os_error());
+        }
+        // SAFETY: mapping a fresh shared view of our own memfd at a kernel-chosen address.
+        let rw = unsafe {
+            libc::mmap(std::ptr::null_mut(), capacity, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0)
+        };
+        if rw == libc::MAP_FAILED {
+            return close(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above, a second view of the same file, readable and executable only.
+        let rx = unsafe {
+            libc::mmap(std::ptr::null_mut(), capacity, libc::PROT_READ | libc::PROT_EXEC, libc::MAP_SHARED, fd, 0)
+        };
+        if rx == libc::MAP_FAILED {
+            let e = std::io::Error::last_os_error();
+            // SAFETY: rw was mapped above with this length and is not referenced elsewhere.
+            unsafe { libc::munmap(rw, capacity) };
+            return close(e);
+        }
+        // SAFETY: the mappings keep the file alive; the descriptor is no longer needed.
+        unsafe { libc::close(fd) };
+        Ok(CodeMemory { rw: rw.cast(), rx: rx.cast(), capacity, used: AtomicUsize::new(0) })
+    }
+
+    /// Copy `code` in (16-byte aligned), letting `patch` fix it up in place first with
+    /// the address it will execute at. Returns the executable address.
+    pub fn install(&self, code: &[u8], patch: impl FnOnce(&mut [u8], usize)) -> Result<*const u8, CodeMemError> {
+        let len = code.len().div_ceil(16) * 16;
+        let start = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| (u + len <= self.capacity).then_some(u + len))
+            .map_err(|_| CodeMemError::Full { capacity: self.capacity, wanted: len })?;
+        // SAFETY: [start, start+len) lies within the rw mapping and was reserved for this
+        // call alone by the atomic bump above; no other reference to it exists.
+        let dst = unsafe { std::slice::from_raw_parts_mut(self.rw.add(start), code.len()) };
+        dst.copy_from_slice(code);
+        let exec = self.rx as usize + start;
+        patch(dst, exec);
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+        compile_error!("code memory needs an instruction cache flush on this host");
+        Ok(exec as *const u8)
+    }
+
+    /// Bytes of code installed so far.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+    /// Whether `addr` lies in the executable view.
+    pub fn contains(&self, addr: usize) -> bool {
+        addr >= self.rx as usize && addr < self.rx as usize + self.capacity
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: both views were mapped in `new` with `capacity` bytes and nothing
+        // derived from them outlives the CodeMemory (callers hold no code pointers past it).
+        unsafe {
+            libc::munmap(self.rw.cast(), self.capacity);
+            libc::munmap(self.rx as *mut libc::c_void, self.capacity);
+        }
+    }
+}

@@ -1,0 +1,1228 @@
+//! IR regions to host code with Cranelift.
+//!
+//! A region becomes one host function of Cranelift's `tail` calling convention:
+//! `fn(state, mem_base, ctx) -> exit code`. Guest state slots are loads and stores at
+//! fixed offsets of `state` (the IR passes already forward and eliminate them within
+//! blocks); guest memory is `mem_base + address`, one add and one host access.
+//!
+//! Exits: a direct exit loads its chain slot (an address fixed at compile time) and, if
+//! the engine has filled it with a translated region's code, tail-calls it, so chained
+//! regions run without returning to the dispatcher; otherwise it stores the guest pc
+//! and returns. An indirect exit probes the per-thread lookup table in `ctx` and
+//! tail-calls on a hit. Loop back edges and chained exits check `ctx.exit_request`.
+//!
+//! Each guest instruction's code is tagged with a source location, so a host fault
+//! inside generated code maps back to the exact guest pc ([`CompiledRegion::guest_pc_at`]).
+
+use crate::codemem::{CodeMemError, CodeMemory};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::condcodes::{FloatCC as CFloatCC, IntCC as CIntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::{
+    self, types as ct, AbiParam, AtomicRmwOp, Block as CBlock, ConstantData, Endianness, ExternalName,
+    InstBuilder, LibCall, MemFlagsData, Signature, SourceLoc, UserFuncName,
+};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{binemit::Reloc, Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use mimic_ir::interp::{direct_exit_indices, first_insn_pc};
+use mimic_ir::*;
+use std::fmt;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
+/// Per-thread context handed to compiled code. Layout is part of the ABI.
+#[repr(C)]
+#[derive(Debug)]
+pub struct JitCtx {
+    /// Non-zero asks compiled code to return to the dispatcher at the next chained
+    /// exit or loop back edge.
+    pub exit_request: AtomicU32,
+    _pad: u32,
+    /// Indirect-exit lookup table (`lookup_mask + 1` entries).
+    pub lookup: *const LookupEntry,
+    pub lookup_mask: u64,
+}
+
+impl JitCtx {
+    pub fn new(lookup: &[LookupEntry]) -> JitCtx {
+        assert!(lookup.len().is_power_of_two(), "lookup table size must be a power of two");
+        JitCtx {
+            exit_request: AtomicU32::new(0),
+            _pad: 0,
+            lookup: lookup.as_ptr(),
+            lookup_mask: lookup.len() as u64 - 1,
+        }
+    }
+}
+
+/// One entry of the indirect-exit lookup table: guest pc and host code (0 if empty).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupEntry {
+    pub pc: u64,
+    pub code: u64,
+}
+
+/// Index of `pc` in a lookup table with `mask`.
+pub fn lookup_index(pc: u64, mask: u64) -> usize {
+    (((pc >> 2) ^ (pc >> 12)) & mask) as usize
+}
+
+const CTX_EXIT_REQUEST: i32 = 0;
+const CTX_LOOKUP: i32 = 8;
+const CTX_LOOKUP_MASK: i32 = 16;
+
+/// Exit codes returned by compiled code: `kind << 32 | payload`.
+pub mod exit_code {
+    pub const JUMP: u64 = 1;
+    pub const INDIRECT: u64 = 2;
+    pub const SYSCALL: u64 = 3;
+    pub const TRAP: u64 = 4;
+    pub const INTERRUPTED: u64 = 5;
+}
+
+/// A decoded exit of compiled code. The guest pc is in the state's pc slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitExit {
+    /// A direct exit whose chain slot is empty; `slot` is its chain slot id.
+    Jump { slot: u32 },
+    Indirect { hint: ExitHint },
+    Syscall,
+    Trap { kind: TrapKind },
+    Interrupted,
+}
+
+impl JitExit {
+    pub fn decode(code: u64) -> Option<JitExit> {
+        let payload = code as u32;
+        Some(match code >> 32 {
+            exit_code::JUMP => JitExit::Jump { slot: payload },
+            exit_code::INDIRECT => JitExit::Indirect { hint: *ExitHint::ALL.get(payload as usize)? },
+            exit_code::SYSCALL => JitExit::Syscall,
+            exit_code::TRAP => JitExit::Trap { kind: *TrapKind::ALL.get(payload as usize)? },
+            exit_code::INTERRUPTED => JitExit::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a direct exit's chain slot lives: its id (reported on exit) and address.
+#[derive(Clone, Copy, Debug)]
+pub struct ChainSlotRef {
+    pub id: u32,
+    pub addr: *const u64,
+}
+
+/// Cranelift optimisation level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptLevel {
+    None,
+    Speed,
+}
+
+/// Errors compiling a region.
+#[derive(Debug)]
+pub enum CompileError {
+    Setup(String),
+    Codegen(String),
+    Unsupported(String),
+    CodeMemory(CodeMemError),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Setup(m) => write!(f, "cannot set up Cranelift for this host: {m}"),
+            CompileError::Codegen(m) => write!(f, "Cranelift failed to compile a region: {m}"),
+            CompileError::Unsupported(m) => write!(f, "region uses something the JIT cannot compile: {m}"),
+            CompileError::CodeMemory(e) => write!(f, "{e}"),
+        }
+    }
+}
+impl std::error::Error for CompileError {}
+
+/// A compiled region.
+#[derive(Clone, Debug)]
+pub struct CompiledRegion {
+    pub entry: *const u8,
+    pub code_size: usize,
+    /// (start offset, end offset, guest pc) of each guest instruction's host code.
+    pub srclocs: Vec<(u32, u32, u64)>,
+}
+
+// SAFETY: `entry` points into immutable, executable code memory that outlives every
+// CompiledRegion (code memory is never unmapped while a Compiler exists).
+unsafe impl Send for CompiledRegion {}
+// SAFETY: as above; the pointer is only read.
+unsafe impl Sync for CompiledRegion {}
+
+impl CompiledRegion {
+    /// The guest pc whose code contains host address `host_pc`, if it is in this region.
+    pub fn guest_pc_at(&self, host_pc: usize) -> Option<u64> {
+        let off = host_pc.checked_sub(self.entry as usize)?;
+        if off >= self.code_size {
+            return None;
+        }
+        let off = off as u32;
+        self.srclocs.iter().find(|(s, e, _)| off >= *s && off < *e).map(|&(_, _, pc)| pc)
+    }
+}
+
+type Trampoline = unsafe extern "C" fn(*const u8, *mut u8, *mut u8, *mut JitCtx) -> u64;
+
+/// Compiles regions into host code. Reuses Cranelift's contexts across regions.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    code: Arc<CodeMemory>,
+    trampoline: Trampoline,
+}
+
+fn region_sig(cc: CallConv) -> Signature {
+    let mut sig = Signature::new(cc);
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(ct::I64));
+    }
+    sig.returns.push(AbiParam::new(ct::I64));
+    sig
+}
+
+fn helper_sig() -> Signature {
+    let mut sig = Signature::new(CallConv::SystemV);
+    for _ in 0..5 {
+        sig.params.push(AbiParam::new(ct::I64));
+    }
+    sig.returns.push(AbiParam::new(ct::I64));
+    sig
+}
+
+fn cl_ty(t: Type) -> ir::Type {
+    match t {
+        Type::I1 | Type::I8 => ct::I8,
+        Type::I16 => ct::I16,
+        Type::I32 => ct::I32,
+        Type::I64 => ct::I64,
+        Type::I128 => ct::I128,
+        Type::F32 => ct::F32,
+        Type::F64 => ct::F64,
+        Type::V128 => ct::I8X16,
+    }
+}
+
+fn vec_ty(s: VecShape) -> ir::Type {
+    match s {
+        VecShape::I8x16 => ct::I8X16,
+        VecShape::I16x8 => ct::I16X8,
+        VecShape::I32x4 => ct::I32X4,
+        VecShape::I64x2 => ct::I64X2,
+    }
+}
+
+fn int_cc(cc: IntCC) -> CIntCC {
+    match cc {
+        IntCC::Eq => CIntCC::Equal,
+        IntCC::Ne => CIntCC::NotEqual,
+        IntCC::Ult => CIntCC::UnsignedLessThan,
+        IntCC::Ule => CIntCC::UnsignedLessThanOrEqual,
+        IntCC::Ugt => CIntCC::UnsignedGreaterThan,
+        IntCC::Uge => CIntCC::UnsignedGreaterThanOrEqual,
+        IntCC::Slt => CIntCC::SignedLessThan,
+        IntCC::Sle => CIntCC::SignedLessThanOrEqual,
+        IntCC::Sgt => CIntCC::SignedGreaterThan,
+        IntCC::Sge => CIntCC::SignedGreaterThanOrEqual,
+    }
+}
+
+fn float_cc(cc: FloatCC) -> CFloatCC {
+    match cc {
+        FloatCC::Eq => CFloatCC::Equal,
+        FloatCC::Ne => CFloatCC::NotEqual,
+        FloatCC::Lt => CFloatCC::LessThan,
+        FloatCC::Le => CFloatCC::LessThanOrEqual,
+        FloatCC::Gt => CFloatCC::GreaterThan,
+        FloatCC::Ge => CFloatCC::GreaterThanOrEqual,
+        FloatCC::Ord => CFloatCC::Ordered,
+        FloatCC::Uno => CFloatCC::Unordered,
+    }
+}
+
+extern "C" fn lib_floorf(x: f32) -> f32 {
+    x.floor()
+}
+extern "C" fn lib_floor(x: f64) -> f64 {
+    x.floor()
+}
+extern "C" fn lib_ceilf(x: f32) -> f32 {
+    x.ceil()
+}
+extern "C" fn lib_ceil(x: f64) -> f64 {
+    x.ceil()
+}
+extern "C" fn lib_truncf(x: f32) -> f32 {
+    x.trunc()
+}
+extern "C" fn lib_trunc(x: f64) -> f64 {
+    x.trunc()
+}
+extern "C" fn lib_nearestf(x: f32) -> f32 {
+    x.round_ties_even()
+}
+extern "C" fn lib_nearest(x: f64) -> f64 {
+    x.round_ties_even()
+}
+extern "C" fn lib_fmaf(x: f32, y: f32, z: f32) -> f32 {
+    x.mul_add(y, z)
+}
+extern "C" fn lib_fma(x: f64, y: f64, z: f64) -> f64 {
+    x.mul_add(y, z)
+}
+
+fn libcall_addr(lc: LibCall) -> Option<usize> {
+    Some(match lc {
+        LibCall::FloorF32 => lib_floorf as *const () as usize,
+        LibCall::FloorF64 => lib_floor as *const () as usize,
+        LibCall::CeilF32 => lib_ceilf as *const () as usize,
+        LibCall::CeilF64 => lib_ceil as *const () as usize,
+        LibCall::TruncF32 => lib_truncf as *const () as usize,
+        LibCall::TruncF64 => lib_trunc as *const () as usize,
+        LibCall::NearestF32 => lib_nearestf as *const () as usize,
+        LibCall::NearestF64 => lib_nearest as *const () as usize,
+        LibCall::FmaF32 => lib_fmaf as *const () as usize,
+        LibCall::FmaF64 => lib_fma as *const () as usize,
+        _ => return None,
+    })
+}
+
+impl Compiler {
+    /// A compiler for the host, installing code into `code`.
+    pub fn new(code: Arc<CodeMemory>, opt: OptLevel) -> Result<Compiler, CompileError> {
+        let mut fb = settings::builder();
+        let set = |fb: &mut settings::Builder, k: &str, v: &str| {
+            fb.set(k, v).map_err(|e| CompileError::Setup(format!("{k}={v}: {e}")))
+        };
+        set(&mut fb, "opt_level", if opt == OptLevel::Speed { "speed" } else { "none" })?;
+        set(&mut fb, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        set(&mut fb, "enable_nan_canonicalization", "true")?;
+        set(&mut fb, "is_pic", "false")?;
+        set(&mut fb, "use_colocated_libcalls", "false")?;
+        set(&mut fb, "unwind_info", "false")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| CompileError::Setup(e.to_string()))?
+            .finish(settings::Flags::new(fb))
+            .map_err(|e| CompileError::Setup(e.to_string()))?;
+        let mut c = Compiler {
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+            isa,
+            code,
+            trampoline: {
+                extern "C" fn never(_: *const u8, _: *mut u8, _: *mut u8, _: *mut JitCtx) -> u64 {
+                    unreachable!("trampoline not yet compiled")
+                }
+                never
+            },
+        };
+        c.build_trampoline()?;
+        Ok(c)
+    }
+
+    pub fn code_memory(&self) -> &Arc<CodeMemory> {
+        &self.code
+    }
+
+    fn build_trampoline(&mut self) -> Result<(), CompileError> {
+        self.ctx.clear();
+        let mut sig = Signature::new(CallConv::SystemV);
+        for _ in 0..4 {
+            sig.params.push(AbiParam::new(ct::I64));
+        }
+        sig.returns.push(AbiParam::new(ct::I64));
+        self.ctx.func.signature = sig;
+        self.ctx.func.name = UserFuncName::user(0, 0);
+        {
+            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let tail = b.import_signature(region_sig(CallConv::Tail));
+            let blk = b.create_block();
+            b.append_block_params_for_function_params(blk);
+            b.switch_to_block(blk);
+            b.seal_block(blk);
+            let p = b.block_params(blk).to_vec();
+            let call = b.ins().call_indirect(tail, p[0], &p[1..]);
+            let r = b.inst_results(call)[0];
+            b.ins().return_(&[r]);
+            b.finalize(self.isa.frontend_config());
+        }
+        let compiled = self.finish()?;
+        // SAFETY: the code was generated from a SystemV function with exactly this
+        // signature, and lives in code memory owned by `self`.
+        self.trampoline = unsafe { std::mem::transmute::<*const u8, Trampoline>(compiled.entry) };
+        Ok(())
+    }
+
+    /// Compile the function in `self.ctx` and install it.
+    fn finish(&mut self) -> Result<CompiledRegion, CompileError> {
+        let compiled = self
+            .ctx
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        let code = compiled.code_buffer().to_vec();
+        let relocs: Vec<_> = compiled.buffer.relocs().to_vec();
+        let srclocs: Vec<(u32, u32, u64)> = compiled
+            .buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|s| !s.loc.is_default())
+            .map(|s| (s.start, s.end, s.loc.bits() as u64))
+            .collect();
+        let mut err = None;
+        let entry = self
+            .code
+            .install(&code, |buf, _exec| {
+                for r in &relocs {
+                    let target = match &r.target {
+                        FinalizedRelocTarget::ExternalName(ExternalName::LibCall(lc)) => libcall_addr(*lc),
+                        _ => None,
+                    };
+                    match (target, r.kind) {
+                        (Some(addr), Reloc::Abs8) => {
+                            let v = (addr as i64 + r.addend) as u64;
+                            let o = r.offset as usize;
+                            buf[o..o + 8].copy_from_slice(&v.to_le_bytes());
+                        }
+                        _ => err = Some(format!("relocation {:?} to {:?}", r.kind, r.target)),
+                    }
+                }
+            })
+            .map_err(CompileError::CodeMemory)?;
+        if let Some(e) = err {
+            return Err(CompileError::Unsupported(e));
+        }
+        Ok(CompiledRegion { entry, code_size: code.len(), srclocs })
+    }
+
+    /// Compile a verified region. `slots[i]` is the chain slot of the region's i-th
+    /// direct exit (in block order). Source locations are indices into the region's
+    /// guest instructions; they are translated to guest pcs in the result.
+    pub fn compile(&mut self, region: &Region, slots: &[ChainSlotRef]) -> Result<CompiledRegion, CompileError> {
+        self.ctx.clear();
+        self.ctx.func.signature = region_sig(CallConv::Tail);
+        self.ctx.func.name = UserFuncName::user(0, 1);
+        let mut pcs: Vec<u64> = Vec::new();
+        {
+            let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            let mut t = Translator::new(b, region, slots, &mut pcs);
+            t.translate()?;
+            t.b.seal_all_blocks();
+            t.b.finalize(self.isa.frontend_config());
+        }
+        let mut c = self.finish()?;
+        for s in c.srclocs.iter_mut() {
+            s.2 = pcs.get(s.2 as usize - 1).copied().unwrap_or(region.entry_pc);
+        }
+        Ok(c)
+    }
+
+    /// Run compiled code.
+    ///
+    /// # Safety
+    /// `entry` must come from this compiler's `compile`; `state` must be a state
+    /// buffer of the region's layout; every guest address the code may touch must be
+    /// mapped at `mem_base + address` (or faults must be handled by the caller);
+    /// `ctx`'s lookup table must hold only entries produced by this compiler, and all
+    /// chain slots reachable from the code must be empty or hold such entries.
+    pub unsafe fn enter(&self, entry: *const u8, state: *mut u8, mem_base: *mut u8, ctx: *mut JitCtx) -> u64 {
+        // SAFETY: forwarded to the caller's contract above.
+        unsafe { (self.trampoline)(entry, state, mem_base, ctx) }
+    }
+}
+
+struct Translator<'a, 'b> {
+    b: FunctionBuilder<'b>,
+    r: &'a Region,
+    slots: &'a [ChainSlotRef],
+    pcs: &'a mut Vec<u64>,
+    vals: Vec<Option<ir::Value>>,
+    blocks: Vec<CBlock>,
+    state: ir::Value,
+    mem: ir::Value,
+    ctx: ir::Value,
+    tail_sig: ir::SigRef,
+    helper_sig: ir::SigRef,
+    exit_index: Vec<u32>,
+    guest_pc: u64,
+}
+
+fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+fn guest_flags() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(Endianness::Little)
+}
+fn le() -> MemFlagsData {
+    MemFlagsData::new().with_endianness(Endianness::Little)
+}
+
+impl<'a, 'b> Translator<'a, 'b> {
+    fn new(mut b: FunctionBuilder<'b>, r: &'a Region, slots: &'a [ChainSlotRef], pcs: &'a mut Vec<u64>) -> Self {
+        let blocks: Vec<CBlock> = r.blocks.iter().map(|_| b.create_block()).collect();
+        b.append_block_params_for_function_params(blocks[0]);
+        let p = b.block_params(blocks[0]).to_vec();
+        for (i, blk) in r.blocks.iter().enumerate() {
+            for &v in &blk.params {
+                b.append_block_param(blocks[i], cl_ty(r.ty(v)));
+            }
+        }
+        let tail_sig = b.import_signature(region_sig(CallConv::Tail));
+        let helper_sig = b.import_signature(helper_sig());
+        Translator {
+            b,
+            r,
+            slots,
+            pcs,
+            vals: vec![None; r.value_types.len()],
+            blocks,
+            state: p[0],
+            mem: p[1],
+            ctx: p[2],
+            tail_sig,
+            helper_sig,
+            exit_index: direct_exit_indices(r),
+            guest_pc: r.entry_pc,
+        }
+    }
+
+    fn v(&self, v: Value) -> ir::Value {
+        self.vals[v.0 as usize].expect("IR value used before definition (run the verifier)")
+    }
+
+    fn translate(&mut self) -> Result<(), CompileError> {
+        for (bi, blk) in self.r.blocks.iter().enumerate() {
+            let cb = self.blocks[bi];
+            self.b.switch_to_block(cb);
+            let params = self.b.block_params(cb).to_vec();
+            let skip = if bi == 0 { 3 } else { 0 };
+            for (k, &v) in blk.params.iter().enumerate() {
+                self.vals[v.0 as usize] = Some(params[skip + k]);
+            }
+            for &id in &blk.insts {
+                self.inst(bi, self.r.inst(id), id)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ret(&mut self, kind: u64, payload: u64) {
+        let c = self.b.ins().iconst(ct::I64, ((kind << 32) | payload) as i64);
+        self.b.ins().return_(&[c]);
+    }
+
+    fn store_pc(&mut self, pc: ir::Value) {
+        let off = self.r.layout.slot(self.r.layout.pc).offset as i32;
+        self.b.ins().store(trusted(), pc, self.state, off);
+    }
+    fn store_pc_const(&mut self, pc: u64) {
+        let v = self.b.ins().iconst(ct::I64, pc as i64);
+        self.store_pc(v);
+    }
+
+    fn iconst_ty(&mut self, ty: Type, v: u128) -> ir::Value {
+        match ty {
+            Type::I128 => {
+                let lo = self.b.ins().iconst(ct::I64, v as u64 as i64);
+                let hi = self.b.ins().iconst(ct::I64, (v >> 64) as u64 as i64);
+                self.b.ins().iconcat(lo, hi)
+            }
+            _ => self.b.ins().iconst(cl_ty(ty), (v & ty.mask()) as u64 as i64),
+        }
+    }
+
+    fn i128_to_v128(&mut self, x: ir::Value) -> ir::Value {
+        let (lo, hi) = self.b.ins().isplit(x);
+        let v = self.b.ins().scalar_to_vector(ct::I64X2, lo);
+        let v = self.b.ins().insertlane(v, hi, 1);
+        self.b.ins().bitcast(ct::I8X16, le(), v)
+    }
+    fn v128_to_i128(&mut self, x: ir::Value) -> ir::Value {
+        let v = self.b.ins().bitcast(ct::I64X2, le(), x);
+        let lo = self.b.ins().extractlane(v, 0);
+        let hi = self.b.ins().extractlane(v, 1);
+        self.b.ins().iconcat(lo, hi)
+    }
+
+    fn bswap(&mut self, ty: ir::Type, x: ir::Value) -> ir::Value {
+        if ty == ct::I8 {
+            x
+        } else {
+            self.b.ins().bswap(x)
+        }
+    }
+
+    /// Jump to an IR block, checking the exit request on back edges.
+    fn branch_target(&mut self, from: usize, to: BlockId) -> CBlock {
+        let target = self.blocks[to.0 as usize];
+        if (to.0 as usize) > from {
+            return target;
+        }
+        // Back edge: an intermediate block checks for an exit request.
+        let check = self.b.create_block();
+        let cur = self.b.current_block();
+        self.b.switch_to_block(check);
+        let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
+        let leave = self.b.create_block();
+        self.b.ins().brif(req, leave, &[], target, &[]);
+        self.b.switch_to_block(leave);
+        let pc = first_insn_pc(self.r, to).unwrap_or(self.guest_pc);
+        self.store_pc_const(pc);
+        self.ret(exit_code::INTERRUPTED, 0);
+        if let Some(c) = cur {
+            self.b.switch_to_block(c);
+        }
+        check
+    }
+
+    fn host_addr(&mut self, addr: Value) -> ir::Value {
+        let a = self.v(addr);
+        self.b.ins().iadd(self.mem, a)
+    }
+
+    fn check_align(&mut self, addr: Value, m: MemAttr) {
+        if !m.aligned || m.size == 1 {
+            return;
+        }
+        let a = self.v(addr);
+        let low = self.b.ins().band_imm_u(a, (m.size - 1) as i64);
+        let bad = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.ins().brif(low, bad, &[], ok, &[]);
+        self.b.switch_to_block(bad);
+        self.store_pc_const(self.guest_pc);
+        self.ret(exit_code::TRAP, TrapKind::Unaligned as u64);
+        self.b.switch_to_block(ok);
+    }
+
+    fn load(&mut self, ty: Type, m: MemAttr, addr: Value) -> ir::Value {
+        self.check_align(addr, m);
+        let h = self.host_addr(addr);
+        let f = guest_flags();
+        let be = m.endian == Endian::Big;
+        match ty {
+            Type::V128 if !be => self.b.ins().load(ct::I8X16, f, h, 0),
+            Type::V128 => {
+                let hi = self.b.ins().load(ct::I64, f, h, 0);
+                let lo = self.b.ins().load(ct::I64, f, h, 8);
+                let hi = self.b.ins().bswap(hi);
+                let lo = self.b.ins().bswap(lo);
+                let x = self.b.ins().iconcat(lo, hi);
+                self.i128_to_v128(x)
+            }
+            Type::F32 | Type::F64 => {
+                let it = if ty == Type::F32 { ct::I32 } else { ct::I64 };
+                if be {
+                    let x = self.b.ins().load(it, f, h, 0);
+                    let x = self.b.ins().bswap(x);
+                    self.b.ins().bitcast(cl_ty(ty), MemFlagsData::new(), x)
+                } else {
+                    self.b.ins().load(cl_ty(ty), f, h, 0)
+                }
+            }
+            _ => {
+                let mt = match m.size {
+                    1 => ct::I8,
+                    2 => ct::I16,
+                    4 => ct::I32,
+                    8 => ct::I64,
+                    _ => ct::I128,
+                };
+                let x = self.b.ins().load(mt, f, h, 0);
+                let x = if be { self.bswap(mt, x) } else { x };
+                let rt = cl_ty(ty);
+                if rt == mt {
+                    x
+                } else if m.signed {
+                    self.b.ins().sextend(rt, x)
+                } else {
+                    self.b.ins().uextend(rt, x)
+                }
+            }
+        }
+    }
+
+    fn store(&mut self, m: MemAttr, addr: Value, val: Value) {
+        self.check_align(addr, m);
+        let ty = self.r.ty(val);
+        let x = self.v(val);
+        let h = self.host_addr(addr);
+        let f = guest_flags();
+        let be = m.endian == Endian::Big;
+        match ty {
+            Type::V128 if !be => {
+                self.b.ins().store(f, x, h, 0);
+            }
+            Type::V128 => {
+                let i = self.v128_to_i128(x);
+                let (lo, hi) = self.b.ins().isplit(i);
+                let hi = self.b.ins().bswap(hi);
+                let lo = self.b.ins().bswap(lo);
+                self.b.ins().store(f, hi, h, 0);
+                self.b.ins().store(f, lo, h, 8);
+            }
+            Type::F32 | Type::F64 if be => {
+                let it = if ty == Type::F32 { ct::I32 } else { ct::I64 };
+                let i = self.b.ins().bitcast(it, MemFlagsData::new(), x);
+                let i = self.b.ins().bswap(i);
+                self.b.ins().store(f, i, h, 0);
+            }
+            Type::F32 | Type::F64 => {
+                self.b.ins().store(f, x, h, 0);
+            }
+            _ => {
+                let mt = match m.size {
+                    1 => ct::I8,
+                    2 => ct::I16,
+                    4 => ct::I32,
+                    8 => ct::I64,
+                    _ => ct::I128,
+                };
+                let x = if cl_ty(ty) == mt { x } else { self.b.ins().ireduce(mt, x) };
+                let x = if be { self.bswap(mt, x) } else { x };
+                self.b.ins().store(f, x, h, 0);
+            }
+        }
+    }
+
+    fn rmw_compute(&mut self, op: RmwOp, old: ir::Value, v: ir::Value) -> ir::Value {
+        let ins = self.b.ins();
+        match op {
+            RmwOp::Add => ins.iadd(old, v),
+            RmwOp::Sub => ins.isub(old, v),
+            RmwOp::And => ins.band(old, v),
+            RmwOp::Or => ins.bor(old, v),
+            RmwOp::Xor => ins.bxor(old, v),
+            RmwOp::Xchg => v,
+            RmwOp::Umin => ins.umin(old, v),
+            RmwOp::Umax => ins.umax(old, v),
+            RmwOp::Smin => ins.smin(old, v),
+            RmwOp::Smax => ins.smax(old, v),
+        }
+    }
+
+    fn atomic(&mut self, inst: &Inst) -> ir::Value {
+        let (m, rmw) = match inst.imm {
+            Imm::Rmw(op, m) => (m, Some(op)),
+            Imm::Mem(m) => (m, None),
+            _ => unreachable!(),
+        };
+        self.check_align(inst.args[0], m);
+        let ty = cl_ty(self.r.ty(inst.args[1]));
+        let h = self.host_addr(inst.args[0]);
+        let f = guest_flags();
+        let be = m.endian == Endian::Big;
+        match rmw {
+            None => {
+                let e = self.v(inst.args[1]);
+                let n = self.v(inst.args[2]);
+                if be {
+                    let e = self.bswap(ty, e);
+                    let n = self.bswap(ty, n);
+                    let old = self.b.ins().atomic_cas(f, h, e, n);
+                    self.bswap(ty, old)
+                } else {
+                    self.b.ins().atomic_cas(f, h, e, n)
+                }
+            }
+            Some(op) if !be => {
+                let v = self.v(inst.args[1]);
+                let cop = match op {
+                    RmwOp::Add => AtomicRmwOp::Add,
+                    RmwOp::Sub => AtomicRmwOp::Sub,
+                    RmwOp::And => AtomicRmwOp::And,
+                    RmwOp::Or => AtomicRmwOp::Or,
+                    RmwOp::Xor => AtomicRmwOp::Xor,
+                    RmwOp::Xchg => AtomicRmwOp::Xchg,
+                    RmwOp::Umin => AtomicRmwOp::Umin,
+                    RmwOp::Umax => AtomicRmwOp::Umax,
+                    RmwOp::Smin => AtomicRmwOp::Smin,
+                    RmwOp::Smax => AtomicRmwOp::Smax,
+                };
+                self.b.ins().atomic_rmw(ty, f, cop, h, v)
+            }
+            Some(op) => {
+                // Big-endian: a compare-and-swap loop on the byte-swapped image.
+                let v = self.v(inst.args[1]);
+                let first = self.b.ins().atomic_load(ty, f, h);
+                let lp = self.b.create_block();
+                let done = self.b.create_block();
+                let img = self.b.append_block_param(lp, ty);
+                let res = self.b.append_block_param(done, ty);
+                self.b.ins().jump(lp, &[first.into()]);
+                self.b.switch_to_block(lp);
+                let old = self.bswap(ty, img);
+                let new = self.rmw_compute(op, old, v);
+                let new_img = self.bswap(ty, new);
+                let seen = self.b.ins().atomic_cas(f, h, img, new_img);
+                let ok = self.b.ins().icmp(CIntCC::Equal, seen, img);
+                self.b.ins().brif(ok, done, &[old.into()], lp, &[seen.into()]);
+                self.b.switch_to_block(done);
+                res
+            }
+        }
+    }
+
+    fn flag(&mut self, op: Opcode, args: &[ir::Value], ty: ir::Type) -> ir::Value {
+        let (x, y) = (args[0], args[1]);
+        let zero = if ty == ct::I128 {
+            let z = self.b.ins().iconst(ct::I64, 0);
+            self.b.ins().iconcat(z, z)
+        } else {
+            self.b.ins().iconst(ty, 0)
+        };
+        let sign = |s: &mut Self, v: ir::Value| s.b.ins().icmp(CIntCC::SignedLessThan, v, zero);
+        match op {
+            Opcode::AddCarry => {
+                let r = self.b.ins().iadd(x, y);
+                self.b.ins().icmp(CIntCC::UnsignedLessThan, r, x)
+            }
+            Opcode::AddOverflow => {
+                let r = self.b.ins().iadd(x, y);
+                let a = self.b.ins().bxor(x, r);
+                let c = self.b.ins().bxor(y, r);
+                let t = self.b.ins().band(a, c);
+                sign(self, t)
+            }
+            Opcode::SubBorrow => self.b.ins().icmp(CIntCC::UnsignedLessThan, x, y),
+            Opcode::SubOverflow => {
+                let r = self.b.ins().isub(x, y);
+                let a = self.b.ins().bxor(x, y);
+                let c = self.b.ins().bxor(x, r);
+                let t = self.b.ins().band(a, c);
+                sign(self, t)
+            }
+            Opcode::AdcCarry | Opcode::AdcOverflow | Opcode::SbbBorrow | Opcode::SbbOverflow => {
+                let c = args[2];
+                let cw = self.widen_bool(c, ty);
+                let add = matches!(op, Opcode::AdcCarry | Opcode::AdcOverflow);
+                let r = if add {
+                    let t = self.b.ins().iadd(x, y);
+                    self.b.ins().iadd(t, cw)
+                } else {
+                    let t = self.b.ins().isub(x, y);
+                    self.b.ins().isub(t, cw)
+                };
+                match op {
+                    Opcode::AdcCarry => {
+                        let lt = self.b.ins().icmp(CIntCC::UnsignedLessThan, r, x);
+                        let le = self.b.ins().icmp(CIntCC::UnsignedLessThanOrEqual, r, x);
+                        self.b.ins().select(c, le, lt)
+                    }
+                    Opcode::SbbBorrow => {
+                        let lt = self.b.ins().icmp(CIntCC::UnsignedLessThan, x, y);
+                        let le = self.b.ins().icmp(CIntCC::UnsignedLessThanOrEqual, x, y);
+                        self.b.ins().select(c, le, lt)
+                    }
+                    Opcode::AdcOverflow => {
+                        let a = self.b.ins().bxor(x, r);
+                        let d = self.b.ins().bxor(y, r);
+                        let t = self.b.ins().band(a, d);
+                        sign(self, t)
+                    }
+                    _ => {
+                        let a = self.b.ins().bxor(x, y);
+                        let d = self.b.ins().bxor(x, r);
+                        let t = self.b.ins().band(a, d);
+                        sign(self, t)
+                    }
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// An i1 (held as i8 0/1) widened to `ty` as 0/1.
+    fn widen_bool(&mut self, c: ir::Value, ty: ir::Type) -> ir::Value {
+        if ty == ct::I8 {
+            c
+        } else {
+            self.b.ins().uextend(ty, c)
+        }
+    }
+
+    fn to_abi(&mut self, v: Value) -> ir::Value {
+        let x = self.v(v);
+        match self.r.ty(v) {
+            Type::I64 => x,
+            Type::F64 => self.b.ins().bitcast(ct::I64, MemFlagsData::new(), x),
+            Type::F32 => {
+                let i = self.b.ins().bitcast(ct::I32, MemFlagsData::new(), x);
+                self.b.ins().uextend(ct::I64, i)
+            }
+            _ => self.b.ins().uextend(ct::I64, x),
+        }
+    }
+
+    fn from_abi(&mut self, x: ir::Value, t: Type) -> ir::Value {
+        match t {
+            Type::I64 => x,
+            Type::F64 => self.b.ins().bitcast(ct::F64, MemFlagsData::new(), x),
+            Type::F32 => {
+                let i = self.b.ins().ireduce(ct::I32, x);
+                self.b.ins().bitcast(ct::F32, MemFlagsData::new(), i)
+            }
+            Type::I1 => {
+                let i = self.b.ins().ireduce(ct::I8, x);
+                self.b.ins().band_imm_u(i, 1)
+            }
+            _ => self.b.ins().ireduce(cl_ty(t), x),
+        }
+    }
+
+    fn elem_addr(&mut self, slot: SlotId, index: Value) -> ir::Value {
+        let info = self.r.layout.slot(slot);
+        let (count, size, base) = (info.count as i64, info.ty.bytes() as i64, info.offset as i64);
+        let i = self.v(index);
+        let i = if (count as u64).is_power_of_two() {
+            self.b.ins().band_imm_u(i, count - 1)
+        } else {
+            self.b.ins().urem_imm_u(i, count)
+        };
+        let off = self.b.ins().imul_imm_u(i, size);
+        let off = self.b.ins().iadd_imm_s(off, base);
+        self.b.ins().iadd(self.state, off)
+    }
+
+    fn direct_exit(&mut self, id: InstId, pc: u64) -> Result<(), CompileError> {
+        let k = self.exit_index[id.0 as usize] as usize;
+        let slot = *self.slots.get(k).ok_or_else(|| {
+            CompileError::Unsupported(format!("no chain slot for direct exit {k} (region has more exits than slots given)"))
+        })?;
+        let sa = self.b.ins().iconst(ct::I64, slot.addr as i64);
+        let code = self.b.ins().load(ct::I64, MemFlagsData::trusted(), sa, 0);
+        let chain = self.b.create_block();
+        let tail = self.b.create_block();
+        let leave = self.b.create_block();
+        self.b.ins().brif(code, chain, &[], leave, &[]);
+        self.b.switch_to_block(chain);
+        let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
+        self.b.ins().brif(req, leave, &[], tail, &[]);
+        self.b.switch_to_block(tail);
+        self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
+        self.b.switch_to_block(leave);
+        self.store_pc_const(pc);
+        self.ret(exit_code::JUMP, slot.id as u64);
+        Ok(())
+    }
+
+    fn indirect_exit(&mut self, target: Value, hint: ExitHint) {
+        let pc = self.v(target);
+        let table = self.b.ins().load(ct::I64, trusted(), self.ctx, CTX_LOOKUP);
+        let mask = self.b.ins().load(ct::I64, trusted(), self.ctx, CTX_LOOKUP_MASK);
+        let a = self.b.ins().ushr_imm_u(pc, 2);
+        let c = self.b.ins().ushr_imm_u(pc, 12);
+        let h = self.b.ins().bxor(a, c);
+        let h = self.b.ins().band(h, mask);
+        let off = self.b.ins().ishl_imm_u(h, 4);
+        let e = self.b.ins().iadd(table, off);
+        let epc = self.b.ins().load(ct::I64, trusted(), e, 0);
+        let hit = self.b.ins().icmp(CIntCC::Equal, epc, pc);
+        let check = self.b.create_block();
+        let tail = self.b.create_block();
+        let leave = self.b.create_block();
+        self.b.ins().brif(hit, check, &[], leave, &[]);
+        self.b.switch_to_block(check);
+        let code = self.b.ins().load(ct::I64, trusted(), e, 8);
+        let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
+        let ok = self.b.ins().icmp_imm_s(CIntCC::Equal, req, 0);
+        let nz = self.b.ins().icmp_imm_s(CIntCC::NotEqual, code, 0);
+        let go = self.b.ins().band(ok, nz);
+        self.b.ins().brif(go, tail, &[], leave, &[]);
+        self.b.switch_to_block(tail);
+        self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
+        self.b.switch_to_block(leave);
+        self.store_pc(pc);
+        self.ret(exit_code::INDIRECT, hint as u64);
+    }
+
+    fn inst(&mut self, bi: usize, inst: &Inst, id: InstId) -> Result<(), CompileError> {
+        let r = self.r;
+        let a: Vec<ir::Value> = inst.args.iter().map(|&v| self.v(v)).collect();
+        let rty = inst.result.map(|v| r.ty(v));
+        let ct_r = rty.map(cl_ty).unwrap_or(ct::I64);
+        let aty = inst.args.first().map(|&v| r.ty(v));
+        let res: Option<ir::Value> = match inst.op {
+            Opcode::Insn => {
+                if let Imm::Pc(pc) = inst.imm {
+                    self.guest_pc = pc;
+                    self.pcs.push(pc);
+                    self.b.set_srcloc(SourceLoc::new(self.pcs.len() as u32));
+                }
+                None
+            }
+            Opcode::Iconst => match inst.imm {
+                Imm::Int(v) => Some(self.iconst_ty(rty.unwrap(), v)),
+                _ => unreachable!(),
+            },
+            Opcode::Fconst => match (inst.imm, rty) {
+                (Imm::Bits(v), Some(Type::F32)) => Some(self.b.ins().f32const(Ieee32::with_bits(v as u32))),
+                (Imm::Bits(v), _) => Some(self.b.ins().f64const(Ieee64::with_bits(v as u64))),
+                _ => unreachable!(),
+            },
+            Opcode::Vconst => match inst.imm {
+                Imm::Bits(v) => {
+                    let c = self.b.func.dfg.constants.insert(ConstantData::from(v.to_le_bytes().to_vec()));
+                    Some(self.b.ins().vconst(ct::I8X16, c))
+                }
+                _ => unreachable!(),
+            },
+            Opcode::Add => Some(self.b.ins().iadd(a[0], a[1])),
+            Opcode::Sub => Some(self.b.ins().isub(a[0], a[1])),
+            Opcode::Mul => Some(self.b.ins().imul(a[0], a[1])),
+            Opcode::Umulh => Some(self.b.ins().umulhi(a[0], a[1])),
+            Opcode::Smulh => Some(self.b.ins().smulhi(a[0], a[1])),
+            Opcode::Udiv | Opcode::Urem => {
+                let z = self.b.ins().icmp_imm_s(CIntCC::Equal, a[1], 0);
+                let one = self.b.ins().iconst(ct_r, 1);
+                let d = self.b.ins().select(z, one, a[1]);
+                let q = if inst.op == Opcode::Udiv { self.b.ins().udiv(a[0], d) } else { self.b.ins().urem(a[0], d) };
+                let zero_res = if inst.op == Opcode::Udiv { self.b.ins().iconst(ct_r, 0) } else { a[0] };
+                Some(self.b.ins().select(z, zero_res, q))
+            }
+            Opcode::Sdiv | Opcode::Srem => {
+                let z = self.b.ins().icmp_imm_s(CIntCC::Equal, a[1], 0);
+                let m1 = self.b.ins().icmp_imm_s(CIntCC::Equal, a[1], -1);
+                let special = self.b.ins().bor(z, m1);
+                let one = self.b.ins().iconst(ct_r, 1);
+                let d = self.b.ins().select(special, one, a[1]);
+                if inst.op == Opcode::Sdiv {
+                    let q = self.b.ins().sdiv(a[0], d);
+                    let n = self.b.ins().ineg(a[0]);
+                    let q = self.b.ins().select(m1, n, q);
+                    let zero = self.b.ins().iconst(ct_r, 0);
+                    Some(self.b.ins().select(z, zero, q))
+                } else {
+                    let q = self.b.ins().srem(a[0], d);
+                    let zero = self.b.ins().iconst(ct_r, 0);
+                    let q = self.b.ins().select(m1, zero, q);
+                    Some(self.b.ins().select(z, a[0], q))
+                }
+            }
+            Opcode::And => Some(self.b.ins().band(a[0], a[1])),
+            Opcode::Or => Some(self.b.ins().bor(a[0], a[1])),
+            Opcode::Xor => Some(self.b.ins().bxor(a[0], a[1])),
+            Opcode::Shl => Some(self.b.ins().ishl(a[0], a[1])),
+            Opcode::Lshr => Some(self.b.ins().ushr(a[0], a[1])),
+            Opcode::Ashr => Some(self.b.ins().sshr(a[0], a[1])),
+            Opcode::Rotl => Some(self.b.ins().rotl(a[0], a[1])),
+            Opcode::Rotr => Some(self.b.ins().rotr(a[0], a[1])),
+            Opcode::Neg => Some(self.b.ins().ineg(a[0])),
+            Opcode::Not => Some(self.b.ins().bnot(a[0])),
+            Opcode::Clz => Some(self.b.ins().clz(a[0])),
+            Opcode::Ctz => Some(self.b.ins().ctz(a[0])),
+            Opcode::Popcnt => Some(self.b.ins().popcnt(a[0])),
+            Opcode::Bswap => Some(self.bswap(ct_r, a[0])),
+            Opcode::Bitrev => Some(self.b.ins().bitrev(a[0])),
+            Opcode::Icmp => match inst.imm {
+                Imm::IntCC(cc) => Some(self.b.ins().icmp(int_cc(cc), a[0], a[1])),
+                _ => unreachable!(),
+            },
+            Opcode::Select => Some(self.b.ins().select(a[0], a[1], a[2])),
+            Opcode::Zext => {
+                let src = cl_ty(aty.unwrap());
+                Some(if src == ct_r { a[0] } else { self.b.ins().uextend(ct_r, a[0]) })
+            }
+            Opcode::Sext => {
+                if aty == Some(Type::I1) {
+                    let w = self.widen_bool(a[0], ct_r);
+                    Some(self.b.ins().ineg(w))
+                } else {
+                    Some(self.b.ins().sextend(ct_r, a[0]))
+                }
+            }
+            Opcode::Trunc => {
+                if rty == Some(Type::I1) {
+                    let n = if cl_ty(aty.unwrap()) == ct::I8 { a[0] } else { self.b.ins().ireduce(ct::I8, a[0]) };
+                    Some(self.b.ins().band_imm_u(n, 1))
+                } else {
+                    Some(self.b.ins().ireduce(ct_r, a[0]))
+                }
+            }
+            Opcode::Bitcast => Some(match (aty.unwrap(), rty.unwrap()) {
+                (Type::I128, Type::V128) => self.i128_to_v128(a[0]),
+                (Type::V128, Type::I128) => self.v128_to_i128(a[0]),
+                _ => self.b.ins().bitcast(ct_r, MemFlagsData::new(), a[0]),
+            }),
+            Opcode::AddCarry
+            | Opcode::AddOverflow
+            | Opcode::SubBorrow
+            | Opcode::SubOverflow
+            | Opcode::AdcCarry
+            | Opcode::AdcOverflow
+            | Opcode::SbbBorrow
+            | Opcode::SbbOverflow => Some(self.flag(inst.op, &a, cl_ty(aty.unwrap()))),
+            Opcode::Adc | Opcode::Sbb => {
+                let c = self.widen_bool(a[2], ct_r);
+                Some(if inst.op == Opcode::Adc {
+                    let t = self.b.ins().iadd(a[0], a[1]);
+                    self.b.ins().iadd(t, c)
+                } else {
+                    let t = self.b.ins().isub(a[0], a[1]);
+                    self.b.ins().isub(t, c)
+                })
+            }
+            Opcode::Fadd => Some(self.b.ins().fadd(a[0], a[1])),
+            Opcode::Fsub => Some(self.b.ins().fsub(a[0], a[1])),
+            Opcode::Fmul => Some(self.b.ins().fmul(a[0], a[1])),
+            Opcode::Fdiv => Some(self.b.ins().fdiv(a[0], a[1])),
+            Opcode::Fmin => Some(self.b.ins().fmin(a[0], a[1])),
+            Opcode::Fmax => Some(self.b.ins().fmax(a[0], a[1])),
+            Opcode::Fsqrt => Some(self.b.ins().sqrt(a[0])),
+            Opcode::Fneg => Some(self.b.ins().fneg(a[0])),
+            Opcode::Fabs => Some(self.b.ins().fabs(a[0])),
+            Opcode::Fma => Some(self.b.ins().fma(a[0], a[1], a[2])),
+            Opcode::Fround => match inst.imm {
+                Imm::Round(RoundMode::Nearest) => Some(self.b.ins().nearest(a[0])),
+                Imm::Round(RoundMode::Floor) => Some(self.b.ins().floor(a[0])),
+                Imm::Round(RoundMode::Ceil) => Some(self.b.ins().ceil(a[0])),
+                Imm::Round(RoundMode::Trunc) => Some(self.b.ins().trunc(a[0])),
+                _ => unreachable!(),
+            },
+            Opcode::Fcmp => match inst.imm {
+                Imm::FloatCC(cc) => Some(self.b.ins().fcmp(float_cc(cc), a[0], a[1])),
+                _ => unreachable!(),
+            },
+            Opcode::FcvtToSint => Some(self.b.ins().fcvt_to_sint_sat(ct_r, a[0])),
+            Opcode::FcvtToUint => Some(self.b.ins().fcvt_to_uint_sat(ct_r, a[0])),
+            Opcode::FcvtFromSint => Some(self.b.ins().fcvt_from_sint(ct_r, a[0])),
+            Opcode::FcvtFromUint => Some(self.b.ins().fcvt_from_uint(ct_r, a[0])),
+            Opcode::Fpromote => Some(self.b.ins().fpromote(ct::F64, a[0])),
+            Opcode::Fdemote => Some(self.b.ins().fdemote(ct::F32, a[0])),
+            Opcode::Vand => Some(self.b.ins().band(a[0], a[1])),
+            Opcode::Vor => Some(self.b.ins().bor(a[0], a[1])),
+            Opcode::Vxor => Some(self.b.ins().bxor(a[0], a[1])),
+            Opcode::Vnot => Some(self.b.ins().bnot(a[0])),
+            Opcode::Vadd | Opcode::Vsub | Opcode::Vcmpeq => {
+                let Imm::Lanes(s) = inst.imm else { unreachable!() };
+                let vt = vec_ty(s);
+                let x = self.b.ins().bitcast(vt, le(), a[0]);
+                let y = self.b.ins().bitcast(vt, le(), a[1]);
+                let z = match inst.op {
+                    Opcode::Vadd => self.b.ins().iadd(x, y),
+                    Opcode::Vsub => self.b.ins().isub(x, y),
+                    _ => self.b.ins().icmp(CIntCC::Equal, x, y),
+                };
+                Some(self.b.ins().bitcast(ct::I8X16, le(), z))
+            }
+            Opcode::Vsplat => {
+                let Imm::Lanes(s) = inst.imm else { unreachable!() };
+                let v = self.b.ins().splat(vec_ty(s), a[0]);
+                Some(self.b.ins().bitcast(ct::I8X16, le(), v))
+            }
+            Opcode::Vextract => {
+                let Imm::Lane(s, i) = inst.imm else { unreachable!() };
+                let v = self.b.ins().bitcast(vec_ty(s), le(), a[0]);
+                Some(self.b.ins().extractlane(v, i))
+            }
+            Opcode::Vinsert => {
+                let Imm::Lane(s, i) = inst.imm else { unreachable!() };
+                let v = self.b.ins().bitcast(vec_ty(s), le(), a[0]);
+                let v = self.b.ins().insertlane(v, a[1], i);
+                Some(self.b.ins().bitcast(ct::I8X16, le(), v))
+            }
+            Opcode::GetSlot => {
+                let Imm::Slot(s) = inst.imm else { unreachable!() };
+                let off = r.layout.slot(s).offset as i32;
+                Some(self.b.ins().load(ct_r, trusted(), self.state, off))
+            }
+            Opcode::SetSlot => {
+                let Imm::Slot(s) = inst.imm else { unreachable!() };
+                let off = r.layout.slot(s).offset as i32;
+                self.b.ins().store(trusted(), a[0], self.state, off);
+                None
+            }
+            Opcode::GetElem => {
+                let Imm::Slot(s) = inst.imm else { unreachable!() };
+                let p = self.elem_addr(s, inst.args[0]);
+                Some(self.b.ins().load(ct_r, trusted(), p, 0))
+            }
+            Opcode::SetElem => {
+                let Imm::Slot(s) = inst.imm else { unreachable!() };
+                let p = self.elem_addr(s, inst.args[0]);
+                self.b.ins().store(trusted(), a[1], p, 0);
+                None
+            }
+            Opcode::Load => {
+                let Imm::Mem(m) = inst.imm else { unreachable!() };
+                Some(self.load(rty.unwrap(), m, inst.args[0]))
+            }
+            Opcode::Store => {
+                let Imm::Mem(m) = inst.imm else { unreachable!() };
+                self.store(m, inst.args[0], inst.args[1]);
+                None
+            }
+            Opcode::AtomicRmw | Opcode::Cas => Some(self.atomic(inst)),
+            Opcode::Fence => {
+                self.b.ins().fence();
+                None
+            }
+            Opcode::Call => {
+                let Imm::Helper(h) = inst.imm else { unreachable!() };
+                let info = helpers::info(h);
+                let mut args = vec![self.state];
+                for &v in &inst.args {
+                    args.push(self.to_abi(v));
+                }
+                while args.len() < 5 {
+                    args.push(self.b.ins().iconst(ct::I64, 0));
+                }
+                let f = self.b.ins().iconst(ct::I64, info.func as usize as i64);
+                let call = self.b.ins().call_indirect(self.helper_sig, f, &args);
+                let out = self.b.inst_results(call)[0];
+                info.ret.map(|t| self.from_abi(out, t))
+            }
+            Opcode::Jump => {
+                let Imm::Jump(t) = inst.imm else { unreachable!() };
+                let target = self.branch_target(bi, t);
+                let args: Vec<ir::BlockArg> = a.iter().map(|&v| v.into()).collect();
+                self.b.ins().jump(target, &args);
+                None
+            }
+            Opcode::Brif => {
+                let Imm::Brif { then_block, else_block, then_args } = inst.imm else { unreachable!() };
+                let t = then_args as usize;
+                let tb = self.branch_target(bi, then_block);
+                let eb = self.branch_target(bi, else_block);
+                let ta: Vec<ir::BlockArg> = a[1..1 + t].iter().map(|&v| v.into()).collect();
+                let ea: Vec<ir::BlockArg> = a[1 + t..].iter().map(|&v| v.into()).collect();
+                self.b.ins().brif(a[0], tb, &ta, eb, &ea);
+                None
+            }
+            Opcode::ExitJump => {
+                let Imm::Exit { pc, .. } = inst.imm else { unreachable!() };
+                self.direct_exit(id, pc)?;
+                None
+            }
+            Opcode::ExitIndirect => {
+                let Imm::Hint(h) = inst.imm else { unreachable!() };
+                self.indirect_exit(inst.args[0], h);
+                None
+            }
+            Opcode::ExitSyscall => {
+                let Imm::Pc(pc) = inst.imm else { unreachable!() };
+                self.store_pc_const(pc);
+                self.ret(exit_code::SYSCALL, 0);
+                None
+            }
+            Opcode::ExitTrap => {
+                let Imm::Trap(kind, pc) = inst.imm else { unreachable!() };
+                self.store_pc_const(pc);
+                self.ret(exit_code::TRAP, kind as u64);
+                None
+            }
+        };
+        if let (Some(rv), Some(x)) = (inst.result, res) {
+            self.vals[rv.0 as usize] = Some(x);
+        }
+        Ok(())
+    }
+}
