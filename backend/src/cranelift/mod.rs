@@ -309,6 +309,7 @@ impl Compiler {
         set(&mut fb, "is_pic", "false")?;
         set(&mut fb, "use_colocated_libcalls", "false")?;
         set(&mut fb, "unwind_info", "false")?;
+        set(&mut fb, "preserve_frame_pointers", "true")?;
         let isa = cranelift_native::builder()
             .map_err(|e| CompileError::Setup(e.to_string()))?
             .finish(settings::Flags::new(fb))
@@ -453,6 +454,7 @@ struct Translator<'a, 'b> {
     helper_sig: ir::SigRef,
     exit_index: Vec<u32>,
     guest_pc: u64,
+    pending_back_edges: Vec<(CBlock, BlockId)>,
 }
 
 fn trusted() -> MemFlagsData {
@@ -491,6 +493,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             helper_sig,
             exit_index: direct_exit_indices(r),
             guest_pc: r.entry_pc,
+            pending_back_edges: Vec::new(),
         }
     }
 
@@ -560,27 +563,31 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
-    /// Jump to an IR block, checking the exit request on back edges.
+    /// The Cranelift block to branch to for IR block `to`. A back edge goes through a
+    /// check block (filled by [`Self::fill_back_edges`] once the branch is emitted) that
+    /// leaves the region if an exit was requested.
     fn branch_target(&mut self, from: usize, to: BlockId) -> CBlock {
         let target = self.blocks[to.0 as usize];
         if (to.0 as usize) > from {
             return target;
         }
-        // Back edge: an intermediate block checks for an exit request.
         let check = self.b.create_block();
-        let cur = self.b.current_block();
-        self.b.switch_to_block(check);
-        let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
-        let leave = self.b.create_block();
-        self.b.ins().brif(req, leave, &[], target, &[]);
-        self.b.switch_to_block(leave);
-        let pc = first_insn_pc(self.r, to).unwrap_or(self.guest_pc);
-        self.store_pc_const(pc);
-        self.ret(exit_code::INTERRUPTED, 0);
-        if let Some(c) = cur {
-            self.b.switch_to_block(c);
-        }
+        self.pending_back_edges.push((check, to));
         check
+    }
+
+    fn fill_back_edges(&mut self) {
+        for (check, to) in std::mem::take(&mut self.pending_back_edges) {
+            let target = self.blocks[to.0 as usize];
+            self.b.switch_to_block(check);
+            let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
+            let leave = self.b.create_block();
+            self.b.ins().brif(req, leave, &[], target, &[]);
+            self.b.switch_to_block(leave);
+            let pc = first_insn_pc(self.r, to).unwrap_or(self.guest_pc);
+            self.store_pc_const(pc);
+            self.ret(exit_code::INTERRUPTED, 0);
+        }
     }
 
     fn host_addr(&mut self, addr: Value) -> ir::Value {
@@ -1185,6 +1192,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let target = self.branch_target(bi, t);
                 let args: Vec<ir::BlockArg> = a.iter().map(|&v| v.into()).collect();
                 self.b.ins().jump(target, &args);
+                self.fill_back_edges();
                 None
             }
             Opcode::Brif => {
@@ -1195,6 +1203,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let ta: Vec<ir::BlockArg> = a[1..1 + t].iter().map(|&v| v.into()).collect();
                 let ea: Vec<ir::BlockArg> = a[1 + t..].iter().map(|&v| v.into()).collect();
                 self.b.ins().brif(a[0], tb, &ta, eb, &ea);
+                self.fill_back_edges();
                 None
             }
             Opcode::ExitJump => {
