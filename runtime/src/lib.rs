@@ -1,1 +1,11 @@
-//! placeholder
+//! mimic's runtime: the execution engine that joins frontends, the IR and the
+//! backends, plus guest memory and (later) Linux user mode and machines.
+
+pub mod engine;
+pub mod irprog;
+pub mod memory;
+pub mod stats;
+
+pub use engine::{Engine, EngineConfig, EngineError, Stop, Tier};
+pub use memory::{FlatGuestMem, GuestMemory};
+pub use stats::Stats;

@@ -43,6 +43,10 @@ pub struct JitCtx {
     /// Indirect-exit lookup table (`lookup_mask + 1` entries).
     pub lookup: *const LookupEntry,
     pub lookup_mask: u64,
+    /// Direct exits taken through a filled chain slot (counted by compiled code).
+    pub chain_hits: u64,
+    /// Indirect exits that hit the lookup table (counted by compiled code).
+    pub lookup_hits: u64,
 }
 
 impl JitCtx {
@@ -53,6 +57,8 @@ impl JitCtx {
             _pad: 0,
             lookup: lookup.as_ptr(),
             lookup_mask: lookup.len() as u64 - 1,
+            chain_hits: 0,
+            lookup_hits: 0,
         }
     }
 }
@@ -73,6 +79,8 @@ pub fn lookup_index(pc: u64, mask: u64) -> usize {
 const CTX_EXIT_REQUEST: i32 = 0;
 const CTX_LOOKUP: i32 = 8;
 const CTX_LOOKUP_MASK: i32 = 16;
+const CTX_CHAIN_HITS: i32 = 24;
+const CTX_LOOKUP_HITS: i32 = 32;
 
 /// Exit codes returned by compiled code: `kind << 32 | payload`.
 pub mod exit_code {
@@ -914,11 +922,18 @@ impl<'a, 'b> Translator<'a, 'b> {
         let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
         self.b.ins().brif(req, leave, &[], tail, &[]);
         self.b.switch_to_block(tail);
+        self.bump(CTX_CHAIN_HITS);
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
         self.store_pc_const(pc);
         self.ret(exit_code::JUMP, slot.id as u64);
         Ok(())
+    }
+
+    fn bump(&mut self, off: i32) {
+        let n = self.b.ins().load(ct::I64, trusted(), self.ctx, off);
+        let n = self.b.ins().iadd_imm_s(n, 1);
+        self.b.ins().store(trusted(), n, self.ctx, off);
     }
 
     fn indirect_exit(&mut self, target: Value, hint: ExitHint) {
@@ -945,6 +960,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let go = self.b.ins().band(ok, nz);
         self.b.ins().brif(go, tail, &[], leave, &[]);
         self.b.switch_to_block(tail);
+        self.bump(CTX_LOOKUP_HITS);
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
         self.store_pc(pc);

@@ -1,0 +1,72 @@
+//! Guest memory as the engine sees it: the interpreter's checked access plus, for
+//! compiled code, the host address of guest address 0 (a guest access is one add
+//! and one host access).
+
+use mimic_ir::{FaultKind, MemFault, Memory};
+
+pub trait GuestMemory: Memory {
+    /// Guest address `a` lives at host address `host_base() + a`.
+    fn host_base(&mut self) -> *mut u8;
+    /// Whether `[addr, addr+len)` is entirely mapped (used to decide whether compiled
+    /// code may run: until fault recovery lands, only fully mapped memories are JIT-safe).
+    fn jit_safe(&self) -> bool;
+}
+
+/// One contiguous block of guest memory at `base`, backed by a host buffer.
+///
+/// Compiled code accesses it without checks, so [`GuestMemory::jit_safe`] is false
+/// unless a guard reservation covers the whole 64-bit guest space; the engine then
+/// keeps such code in the interpreter tier. Programs whose accesses stay inside the
+/// buffer may opt in with [`FlatGuestMem::trust_accesses`].
+#[derive(Debug)]
+pub struct FlatGuestMem {
+    pub base: u64,
+    pub data: Vec<u8>,
+    trusted: bool,
+}
+
+impl FlatGuestMem {
+    pub fn new(base: u64, size: usize) -> FlatGuestMem {
+        FlatGuestMem { base, data: vec![0; size], trusted: false }
+    }
+    /// Promise that every access the guest makes stays inside the buffer, allowing
+    /// compiled code (which does not check bounds) to run.
+    pub fn trust_accesses(mut self) -> FlatGuestMem {
+        self.trusted = true;
+        self
+    }
+    fn range(&self, addr: u64, len: usize, write: bool) -> Result<std::ops::Range<usize>, MemFault> {
+        let fault = MemFault { addr, write, kind: FaultKind::Unmapped };
+        let off = addr.checked_sub(self.base).ok_or(fault)?;
+        let end = off.checked_add(len as u64).ok_or(fault)?;
+        if end > self.data.len() as u64 {
+            return Err(fault);
+        }
+        Ok(off as usize..end as usize)
+    }
+    pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+        let r = self.range(addr, data.len(), true)?;
+        self.data[r].copy_from_slice(data);
+        Ok(())
+    }
+}
+
+impl Memory for FlatGuestMem {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+        let r = self.range(addr, buf.len(), false)?;
+        buf.copy_from_slice(&self.data[r]);
+        Ok(())
+    }
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+        self.write_bytes(addr, data)
+    }
+}
+
+impl GuestMemory for FlatGuestMem {
+    fn host_base(&mut self) -> *mut u8 {
+        self.data.as_mut_ptr().wrapping_sub(self.base as usize)
+    }
+    fn jit_safe(&self) -> bool {
+        self.trusted
+    }
+}

@@ -1,0 +1,199 @@
+//! Engine tests on the toy ISA: tiers agree with an independent model, chaining,
+//! indirect lookup, invalidation, tiering transitions and exit requests.
+
+use mimic_frontend::toy::{asm::*, decode, Insn, Toy};
+use mimic_ir::{StateBuf, TrapKind};
+use mimic_runtime::{Engine, EngineConfig, FlatGuestMem, Stop, Tier};
+
+const BASE: u64 = 0x1000;
+
+fn program(code: &[[u8; 4]]) -> FlatGuestMem {
+    let mut m = FlatGuestMem::new(BASE, 0x1000).trust_accesses();
+    for (i, w) in code.iter().enumerate() {
+        m.write_bytes(BASE + 4 * i as u64, w).unwrap();
+    }
+    m
+}
+
+fn engine(tier: Tier) -> Engine<Toy> {
+    Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() })
+}
+
+fn run(e: &mut Engine<Toy>, mem: &mut FlatGuestMem, pc: u64) -> (Stop, [u64; 8]) {
+    let layout = e.layout().clone();
+    let mut st = StateBuf::new(&layout);
+    st.set(&layout, layout.pc, pc as u128);
+    let stop = e.run(&mut st, mem).unwrap();
+    let regs = std::array::from_fn(|i| st.get(&layout, e.frontend().reg(i)) as u64);
+    (stop, regs)
+}
+
+/// An independent model of the toy ISA (not using the IR), the reference for the tiers.
+fn model(mem: &mut FlatGuestMem, mut pc: u64) -> (Stop, [u64; 8]) {
+    let mut r = [0u64; 8];
+    loop {
+        let off = (pc - BASE) as usize;
+        let w: [u8; 4] = mem.data[off..off + 4].try_into().unwrap();
+        let next = pc + 4;
+        let rel = |o: i16| pc.wrapping_add((o as i64 * 4) as u64);
+        match decode(w) {
+            Insn::Li { rd, imm } => r[rd as usize] = imm as u64,
+            Insn::Add { rd, rs, rt } => r[rd as usize] = r[rs as usize].wrapping_add(r[rt as usize]),
+            Insn::Addi { rd, rs, imm } => r[rd as usize] = r[rs as usize].wrapping_add(imm as i64 as u64),
+            Insn::Ld { rd, rs } => {
+                let a = (r[rs as usize] - BASE) as usize;
+                r[rd as usize] = u32::from_le_bytes(mem.data[a..a + 4].try_into().unwrap()) as u64;
+            }
+            Insn::St { rt, rs } => {
+                let a = (r[rs as usize] - BASE) as usize;
+                mem.data[a..a + 4].copy_from_slice(&(r[rt as usize] as u32).to_le_bytes());
+            }
+            Insn::Bnz { rs, off } => {
+                if r[rs as usize] != 0 {
+                    pc = rel(off);
+                    continue;
+                }
+            }
+            Insn::Jr { rs } | Insn::Ret { rs } => {
+                pc = r[rs as usize];
+                continue;
+            }
+            Insn::Sys => return (Stop::Syscall, r),
+            Insn::J { off } => {
+                pc = rel(off);
+                continue;
+            }
+            Insn::Call { rd, off } => {
+                r[rd as usize] = next;
+                pc = rel(off);
+                continue;
+            }
+            Insn::Illegal => return (Stop::Trap { kind: TrapKind::Illegal, pc }, r),
+        }
+        pc = next;
+    }
+}
+
+/// sum = 0; for i in n..0: sum += f(i) where f(x) = x + x + 1 (a call); store; sys.
+fn sum_program(n: u16) -> Vec<[u8; 4]> {
+    vec![
+        li(1, n),        // 0x1000 r1 = n
+        li(2, 0),        // 0x1004 r2 = sum
+        li(6, 0x800),    // 0x1008
+        addi(6, 6, 0),   // 0x100c
+        // loop: (0x1010)
+        call(7, 6),      // 0x1010 -> f at 0x1028, r7 = 0x1014
+        add(2, 2, 3),    // 0x1014 sum += r3
+        addi(1, 1, -1),  // 0x1018
+        bnz(1, -3),      // 0x101c -> 0x1010
+        j(1),            // 0x1020 -> 0x1024
+        sys(),           // 0x1024
+        // f: (0x1028) r3 = r1 + r1 + 1
+        add(3, 1, 1),
+        addi(3, 3, 1),
+        ret(7),
+    ]
+}
+
+#[test]
+fn all_tiers_agree_with_the_model() {
+    let code = sum_program(300);
+    let (want_stop, want) = model(&mut program(&code), BASE);
+    assert_eq!(want_stop, Stop::Syscall);
+    assert_eq!(want[2], (1..=300u64).map(|i| 2 * i + 1).sum::<u64>());
+    for tier in [Tier::Interp, Tier::Jit, Tier::Auto { threshold: 5 }] {
+        let mut e = engine(tier);
+        let (stop, regs) = run(&mut e, &mut program(&code), BASE);
+        assert_eq!(stop, want_stop, "{tier:?}");
+        assert_eq!(regs, want, "{tier:?}");
+    }
+}
+
+#[test]
+fn compiled_regions_chain_and_indirect_exits_hit_the_lookup_table() {
+    let code = sum_program(1000);
+    let mut e = engine(Tier::Jit);
+    run(&mut e, &mut program(&code), BASE);
+    let s = e.stats();
+    assert!(s.chains_linked >= 2, "{s:?}");
+    // Each iteration: call (direct, chained), return (indirect), loop back (chained).
+    assert!(s.chain_hits >= 1500, "chained exits {}", s.chain_hits);
+    assert!(s.lookup_hits >= 900, "lookup hits {}", s.lookup_hits);
+    // The dispatcher saw only the first few transitions.
+    assert!(s.jit_entries < 20, "dispatcher entries {}", s.jit_entries);
+    assert_eq!(s.interp_executions, 0);
+}
+
+#[test]
+fn interpreter_tier_never_compiles() {
+    let mut e = engine(Tier::Interp);
+    run(&mut e, &mut program(&sum_program(50)), BASE);
+    let s = e.stats();
+    assert_eq!(s.regions_compiled, 0);
+    assert!(s.interp_executions > 100);
+}
+
+#[test]
+fn hot_regions_move_to_the_jit_after_the_threshold() {
+    let code = sum_program(40);
+    let mut e = engine(Tier::Auto { threshold: 10 });
+    run(&mut e, &mut program(&code), BASE);
+    let s = e.stats();
+    // The function at 0x1028 runs 40 times: 9 interpreted (plus the 10th compiled).
+    assert!(e.is_compiled(0x1028));
+    // The entry block runs once and stays cold.
+    assert!(!e.is_compiled(BASE));
+    assert!(s.interp_executions >= 9, "{s:?}");
+    assert!(s.regions_compiled >= 2 && s.regions_compiled < s.regions_translated, "{s:?}");
+}
+
+#[test]
+fn invalidation_forces_retranslation_of_modified_code() {
+    for tier in [Tier::Interp, Tier::Jit] {
+        // main: call f; sys.  f: li r3, 5; ret
+        let code = vec![call(7, 2), sys(), li(3, 5), ret(7)];
+        let mut mem = program(&code);
+        let mut e = engine(tier);
+        let (_, r) = run(&mut e, &mut mem, BASE);
+        assert_eq!(r[3], 5);
+        // Run again so the call's chain slot is linked to f in the JIT tier.
+        let (_, r) = run(&mut e, &mut mem, BASE);
+        assert_eq!(r[3], 5);
+        // Rewrite f's first instruction.
+        mem.write_bytes(BASE + 8, &li(3, 7)).unwrap();
+        let (_, r) = run(&mut e, &mut mem, BASE);
+        assert_eq!(r[3], 5, "{tier:?}: stale code keeps running until invalidated");
+        let dropped = e.invalidate(BASE + 8..BASE + 12);
+        assert_eq!(dropped, 1, "{tier:?}");
+        let (_, r) = run(&mut e, &mut mem, BASE);
+        assert_eq!(r[3], 7, "{tier:?}: retranslated after invalidation");
+        assert_eq!(e.stats().regions_invalidated, 1);
+    }
+}
+
+#[test]
+fn exit_requests_stop_chained_loops_and_in_region_loops() {
+    // A two-region infinite loop (direct exits, chained) and a one-region loop (back edge).
+    for code in [vec![j(1), j(-1)], vec![li(1, 1), bnz(1, 0)]] {
+        for tier in [Tier::Jit, Tier::Interp] {
+            let mut e = engine(tier);
+            e.request_exit();
+            let mut mem = program(&code);
+            let (stop, _) = run(&mut e, &mut mem, BASE);
+            assert_eq!(stop, Stop::Interrupted { pc: BASE }, "{tier:?} {code:?}");
+        }
+    }
+}
+
+#[test]
+fn illegal_instructions_and_unmapped_code_stop_precisely() {
+    let code = vec![li(1, 1), [0xff, 0, 0, 0]];
+    for tier in [Tier::Interp, Tier::Jit] {
+        let mut e = engine(tier);
+        let (stop, r) = run(&mut e, &mut program(&code), BASE);
+        assert_eq!(stop, Stop::Trap { kind: TrapKind::Illegal, pc: BASE + 4 });
+        assert_eq!(r[1], 1);
+        let (stop, _) = run(&mut e, &mut program(&code), 0x9_0000);
+        assert_eq!(stop, Stop::NoCode { pc: 0x9_0000 });
+    }
+}
