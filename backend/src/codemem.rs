@@ -27,6 +27,38 @@ impl fmt::Display for CodeMemError {
 }
 impl std::error::Error for CodeMemError {}
 
+/// Executable ranges of every live code memory, readable from signal handlers.
+static EXEC_RANGES: [(AtomicUsize, AtomicUsize); 16] = [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; 16];
+
+/// Whether `pc` lies in the executable view of any live code memory.
+/// Async-signal-safe (atomic loads only).
+pub fn is_jit_code(pc: usize) -> bool {
+    EXEC_RANGES.iter().any(|(s, e)| {
+        let s = s.load(Ordering::Acquire);
+        s != 0 && pc >= s && pc < e.load(Ordering::Acquire)
+    })
+}
+
+fn register_range(start: usize, end: usize) {
+    for (s, e) in EXEC_RANGES.iter() {
+        if s.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // Until `end` is stored the range reads as empty: never a false positive.
+            e.store(end, Ordering::Release);
+            return;
+        }
+    }
+}
+
+fn unregister_range(start: usize) {
+    for (s, e) in EXEC_RANGES.iter() {
+        if s.load(Ordering::Acquire) == start {
+            e.store(0, Ordering::Release);
+            s.store(0, Ordering::Release);
+            return;
+        }
+    }
+}
+
 /// A dual-mapped region of code memory with a bump allocator.
 pub struct CodeMemory {
     rw: *mut u8,
@@ -81,6 +113,7 @@ impl CodeMemory {
         }
         // SAFETY: the mappings keep the file alive; the descriptor is no longer needed.
         unsafe { libc::close(fd) };
+        register_range(rx as usize, rx as usize + capacity);
         Ok(CodeMemory { rw: rw.cast(), rx: rx.cast(), capacity, used: AtomicUsize::new(0) })
     }
 
@@ -118,6 +151,7 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
+        unregister_range(self.rx as usize);
         // SAFETY: both views were mapped in `new` with `capacity` bytes and nothing
         // derived from them outlives the CodeMemory (callers hold no code pointers past it).
         unsafe {

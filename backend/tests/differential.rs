@@ -368,9 +368,13 @@ fn random_region(seed: u64, layout: &Arc<StateLayout>) -> Region {
     let regs: Vec<SlotId> = ["r0", "r1", "r2", "r3"].iter().map(|n| layout.expect(n)).collect();
     let nblocks = 3 + g.below(4) as usize;
     let mut b = Builder::new(&mut r);
-    let loop_block = 1 + g.below(nblocks as u64 - 1) as usize;
+    // Block 0 (the region entry) may be a loop header too.
+    let loop_block = g.below(nblocks as u64) as usize;
     let mut blocks = vec![BlockId(0)];
     let mut loop_cont = BlockId(0);
+    if loop_block == 0 {
+        loop_cont = b.create_block();
+    }
     for i in 1..nblocks {
         let nb = b.create_block();
         if i == loop_block {

@@ -477,14 +477,19 @@ fn le() -> MemFlagsData {
 
 impl<'a, 'b> Translator<'a, 'b> {
     fn new(mut b: FunctionBuilder<'b>, r: &'a Region, slots: &'a [ChainSlotRef], pcs: &'a mut Vec<u64>) -> Self {
+        // Cranelift's entry block cannot be a branch target, but IR block0 can be (a
+        // loop back to the region entry), so the function starts in its own block.
+        let entry = b.create_block();
         let blocks: Vec<CBlock> = r.blocks.iter().map(|_| b.create_block()).collect();
-        b.append_block_params_for_function_params(blocks[0]);
-        let p = b.block_params(blocks[0]).to_vec();
+        b.append_block_params_for_function_params(entry);
+        let p = b.block_params(entry).to_vec();
         for (i, blk) in r.blocks.iter().enumerate() {
             for &v in &blk.params {
                 b.append_block_param(blocks[i], cl_ty(r.ty(v)));
             }
         }
+        b.switch_to_block(entry);
+        b.ins().jump(blocks[0], &[]);
         let tail_sig = b.import_signature(region_sig(CallConv::Tail));
         let helper_sig = b.import_signature(helper_sig());
         Translator {
@@ -514,9 +519,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             let cb = self.blocks[bi];
             self.b.switch_to_block(cb);
             let params = self.b.block_params(cb).to_vec();
-            let skip = if bi == 0 { 3 } else { 0 };
             for (k, &v) in blk.params.iter().enumerate() {
-                self.vals[v.0 as usize] = Some(params[skip + k]);
+                self.vals[v.0 as usize] = Some(params[k]);
             }
             for &id in &blk.insts {
                 self.inst(bi, self.r.inst(id), id)?;
