@@ -8,7 +8,11 @@ use mimic_runtime::{Engine, EngineConfig, FlatGuestMem, Stop, Tier};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mimic", version, about = "Cross-architecture emulator: guest code lifted to one IR, compiled by Cranelift")]
+#[command(
+    name = "mimic",
+    version,
+    about = "Cross-architecture emulator: guest code lifted to one IR, compiled by Cranelift"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -51,6 +51,7 @@ fn cases() -> Vec<Case> {
     let c = |op, args: &[Type], ret: Option<Type>, imm| Case { op, args: args.to_vec(), ret, imm };
     for &op in Opcode::ALL {
         match op.shape() {
+            Shape::Bitwise => int_like().iter().for_each(|&t| out.push(c(op, &[t, t], Some(t), Imm::None))),
             Shape::BinInt => Type::INTS.iter().for_each(|&t| out.push(c(op, &[t, t], Some(t), Imm::None))),
             Shape::BinInt64 => Type::INTS[..4].iter().for_each(|&t| out.push(c(op, &[t, t], Some(t), Imm::None))),
             Shape::UnInt => Type::INTS.iter().for_each(|&t| out.push(c(op, &[t], Some(t), Imm::None))),
@@ -88,11 +89,17 @@ fn cases() -> Vec<Case> {
                 }
             }
             Shape::Flag2 => Type::INTS.iter().for_each(|&t| out.push(c(op, &[t, t], Some(Type::I1), Imm::None))),
-            Shape::Flag3 => Type::INTS.iter().for_each(|&t| out.push(c(op, &[t, t, Type::I1], Some(Type::I1), Imm::None))),
+            Shape::Flag3 => {
+                Type::INTS.iter().for_each(|&t| out.push(c(op, &[t, t, Type::I1], Some(Type::I1), Imm::None)))
+            }
             Shape::Carry3 => Type::INTS.iter().for_each(|&t| out.push(c(op, &[t, t, Type::I1], Some(t), Imm::None))),
-            Shape::BinFloat => [Type::F32, Type::F64].iter().for_each(|&t| out.push(c(op, &[t, t], Some(t), Imm::None))),
+            Shape::BinFloat => {
+                [Type::F32, Type::F64].iter().for_each(|&t| out.push(c(op, &[t, t], Some(t), Imm::None)))
+            }
             Shape::UnFloat => [Type::F32, Type::F64].iter().for_each(|&t| out.push(c(op, &[t], Some(t), Imm::None))),
-            Shape::TerFloat => [Type::F32, Type::F64].iter().for_each(|&t| out.push(c(op, &[t, t, t], Some(t), Imm::None))),
+            Shape::TerFloat => {
+                [Type::F32, Type::F64].iter().for_each(|&t| out.push(c(op, &[t, t, t], Some(t), Imm::None)))
+            }
             Shape::RoundFloat => {
                 for &m in RoundMode::ALL {
                     for t in [Type::F32, Type::F64] {
@@ -122,8 +129,12 @@ fn cases() -> Vec<Case> {
             Shape::Demote => out.push(c(op, &[Type::F64], Some(Type::F32), Imm::None)),
             Shape::VecBitwise2 => out.push(c(op, &[Type::V128, Type::V128], Some(Type::V128), Imm::None)),
             Shape::VecBitwise1 => out.push(c(op, &[Type::V128], Some(Type::V128), Imm::None)),
-            Shape::VecLanes2 => VecShape::ALL.iter().for_each(|&s| out.push(c(op, &[Type::V128, Type::V128], Some(Type::V128), Imm::Lanes(s)))),
-            Shape::VecSplat => VecShape::ALL.iter().for_each(|&s| out.push(c(op, &[s.lane_type()], Some(Type::V128), Imm::Lanes(s)))),
+            Shape::VecLanes2 => VecShape::ALL
+                .iter()
+                .for_each(|&s| out.push(c(op, &[Type::V128, Type::V128], Some(Type::V128), Imm::Lanes(s)))),
+            Shape::VecSplat => {
+                VecShape::ALL.iter().for_each(|&s| out.push(c(op, &[s.lane_type()], Some(Type::V128), Imm::Lanes(s))))
+            }
             Shape::VecExtract | Shape::VecInsert => {
                 for &s in VecShape::ALL {
                     for l in [0u8, (s.lanes() - 1) as u8, (s.lanes() / 2) as u8] {
@@ -222,8 +233,18 @@ fn case_region(case: &Case) -> Region {
 
 fn interesting_float(bits: u32, sel: u8, raw: u128) -> u128 {
     let f32s: [u32; 12] = [
-        0, 0x8000_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000, 0x7fa0_0001, 0xffc0_1234, 0x3f80_0000,
-        0x4f00_0000, 0xcf00_0001, 0x0000_0001, 0x3f00_0000,
+        0,
+        0x8000_0000,
+        0x7f80_0000,
+        0xff80_0000,
+        0x7fc0_0000,
+        0x7fa0_0001,
+        0xffc0_1234,
+        0x3f80_0000,
+        0x4f00_0000,
+        0xcf00_0001,
+        0x0000_0001,
+        0x3f00_0000,
     ];
     let f64s: [u64; 12] = [
         0,
@@ -270,7 +291,13 @@ fn run_interp(r: &Region, state: &StateBuf, mem: &FlatMemory) -> Run {
     Run { state: st, mem: m, exit }
 }
 
-fn run_jit(compiler: &Compiler, entry: *const u8, r: &Region, state: &StateBuf, mem: &FlatMemory) -> (StateBuf, FlatMemory, u64) {
+fn run_jit(
+    compiler: &Compiler,
+    entry: *const u8,
+    r: &Region,
+    state: &StateBuf,
+    mem: &FlatMemory,
+) -> (StateBuf, FlatMemory, u64) {
     let mut st = state.clone();
     let mut m = mem.clone();
     let table = vec![LookupEntry::default(); 16];
@@ -303,7 +330,10 @@ fn every_op_matches_the_interpreter() {
         };
         let layout = region.layout.clone();
         let mut runner = TestRunner::new(Config { cases: 48, failure_persistence: None, ..Config::default() });
-        let strat = (proptest::collection::vec((any::<u8>(), any::<u128>()), 3), proptest::collection::vec(any::<u8>(), MEM_LEN));
+        let strat = (
+            proptest::collection::vec((any::<u8>(), any::<u128>()), 3),
+            proptest::collection::vec(any::<u8>(), MEM_LEN),
+        );
         let result = runner.run(&strat, |(inputs, memory)| {
             let mut st = StateBuf::new(&layout);
             for (i, &t) in case.args.iter().enumerate() {
@@ -499,14 +529,19 @@ fn random_multi_block_regions_match_the_interpreter() {
     let compiler = std::cell::RefCell::new(compiler());
     let layout = multi_layout();
     let slot_mem: Vec<u64> = vec![0; 8];
-    let slots: Vec<ChainSlotRef> =
-        (0..8).map(|i| ChainSlotRef { id: 100 + i as u32, addr: &slot_mem[i] }).collect();
+    let slots: Vec<ChainSlotRef> = (0..8).map(|i| ChainSlotRef { id: 100 + i as u32, addr: &slot_mem[i] }).collect();
     let mut runner = TestRunner::new(Config { cases: 300, failure_persistence: None, ..Config::default() });
-    let strat = (any::<u64>(), proptest::collection::vec(any::<u64>(), 6), any::<bool>(), proptest::collection::vec(any::<u8>(), MEM_LEN));
+    let strat = (
+        any::<u64>(),
+        proptest::collection::vec(any::<u64>(), 6),
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), MEM_LEN),
+    );
     runner
         .run(&strat, |(seed, regs, optimize, memory)| {
             let mut region = random_region(seed, &layout);
-            verify(&region).map_err(|e| TestCaseError::fail(format!("generator made bad IR: {e}\n{}", print(&region))))?;
+            verify(&region)
+                .map_err(|e| TestCaseError::fail(format!("generator made bad IR: {e}\n{}", print(&region))))?;
             let mut st = StateBuf::new(&layout);
             for (i, n) in ["r0", "r1", "r2", "r3"].iter().enumerate() {
                 st.set(&layout, layout.expect(n), regs[i] as u128);

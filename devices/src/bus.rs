@@ -119,10 +119,9 @@ impl fmt::Display for BusError {
                 "bus range {new} overlaps the device already mapped at {existing}; \
                  move one of them in the board's memory map"
             ),
-            BusError::ZeroLength { base } => write!(
-                f,
-                "bus range at {base:#x} has length 0; give the device a non-empty range"
-            ),
+            BusError::ZeroLength { base } => {
+                write!(f, "bus range at {base:#x} has length 0; give the device a non-empty range")
+            }
             BusError::RangeOverflow { base, len } => write!(
                 f,
                 "bus range at {base:#x} with length {len:#x} runs past the end of the \
@@ -190,9 +189,7 @@ pub struct Bus {
 
 impl fmt::Debug for Bus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.entries.values().map(|e| e.range))
-            .finish()
+        f.debug_list().entries(self.entries.values().map(|e| e.range)).finish()
     }
 }
 
@@ -210,10 +207,7 @@ impl Bus {
         // can overlap: any other overlapping entry would sit below it and overlap it.
         if let Some((_, entry)) = self.entries.range(..=range.last()).next_back() {
             if entry.range.overlaps(&range) {
-                return Err(BusError::Overlap {
-                    new: range,
-                    existing: entry.range,
-                });
+                return Err(BusError::Overlap { new: range, existing: entry.range });
             }
         }
         self.entries.insert(base, BusEntry { range, device });
@@ -275,26 +269,16 @@ impl Bus {
     }
 
     fn entry(&self, addr: u64) -> Option<&BusEntry> {
-        self.entries
-            .range(..=addr)
-            .next_back()
-            .map(|(_, e)| e)
-            .filter(|e| e.range.contains(addr))
+        self.entries.range(..=addr).next_back().map(|(_, e)| e).filter(|e| e.range.contains(addr))
     }
 
     fn route(&self, addr: u64, len: usize) -> Result<&BusEntry, BusAccessError> {
-        let entry = self
-            .entry(addr)
-            .ok_or(BusAccessError::Unmapped { addr, len })?;
+        let entry = self.entry(addr).ok_or(BusAccessError::Unmapped { addr, len })?;
         // The access's last byte must stay inside the range (len 0 is a degenerate
         // access that touches only `addr`).
         let extra = (len as u64).saturating_sub(1);
         if extra > entry.range.last() - addr {
-            return Err(BusAccessError::CrossesEnd {
-                addr,
-                len,
-                range: entry.range,
-            });
+            return Err(BusAccessError::CrossesEnd { addr, len, range: entry.range });
         }
         Ok(entry)
     }
@@ -318,10 +302,7 @@ mod tests {
 
     impl Probe {
         fn shared(fill: u8) -> Arc<Mutex<Probe>> {
-            Arc::new(Mutex::new(Probe {
-                fill,
-                log: Vec::new(),
-            }))
+            Arc::new(Mutex::new(Probe { fill, log: Vec::new() }))
         }
     }
 
@@ -352,10 +333,7 @@ mod tests {
         assert_eq!(off, 0xf);
         assert!(bus.lookup(0xfff).is_none());
         assert!(bus.lookup(0x1110).is_none());
-        assert_eq!(
-            bus.range_of(0x1105),
-            Some(BusRange::new(0x1100, 0x10).unwrap())
-        );
+        assert_eq!(bus.range_of(0x1105), Some(BusRange::new(0x1100, 0x10).unwrap()));
 
         // The looked-up device is the one that was inserted.
         let (dev, _) = bus.lookup(0x1105).unwrap();
@@ -378,10 +356,7 @@ mod tests {
             let err = bus.insert(Probe::shared(0), base, len).unwrap_err();
             assert_eq!(
                 err,
-                BusError::Overlap {
-                    new: BusRange::new(base, len).unwrap(),
-                    existing
-                },
+                BusError::Overlap { new: BusRange::new(base, len).unwrap(), existing },
                 "{base:#x}+{len:#x}"
             );
             assert!(err.to_string().contains("overlaps"));
@@ -395,16 +370,10 @@ mod tests {
     #[test]
     fn degenerate_ranges_are_rejected() {
         let mut bus = Bus::new();
-        assert_eq!(
-            bus.insert(Probe::shared(0), 0x10, 0).unwrap_err(),
-            BusError::ZeroLength { base: 0x10 }
-        );
+        assert_eq!(bus.insert(Probe::shared(0), 0x10, 0).unwrap_err(), BusError::ZeroLength { base: 0x10 });
         assert_eq!(
             bus.insert(Probe::shared(0), u64::MAX, 2).unwrap_err(),
-            BusError::RangeOverflow {
-                base: u64::MAX,
-                len: 2
-            }
+            BusError::RangeOverflow { base: u64::MAX, len: 2 }
         );
         // A range ending exactly at the top of the address space is fine.
         bus.insert(Probe::shared(0), u64::MAX - 0xf, 0x10).unwrap();
@@ -441,32 +410,16 @@ mod tests {
 
         let mut data = [0u8; 4];
         let err = bus.read(0x2000, &mut data).unwrap_err();
-        assert_eq!(
-            err,
-            BusAccessError::Unmapped {
-                addr: 0x2000,
-                len: 4
-            }
-        );
+        assert_eq!(err, BusAccessError::Unmapped { addr: 0x2000, len: 4 });
         assert_eq!(data, [0xff; 4]);
         assert!(err.to_string().contains("no device is mapped"));
 
-        assert_eq!(
-            bus.write(0x0, &[1]).unwrap_err(),
-            BusAccessError::Unmapped { addr: 0, len: 1 }
-        );
+        assert_eq!(bus.write(0x0, &[1]).unwrap_err(), BusAccessError::Unmapped { addr: 0, len: 1 });
 
         // Straddling the end of a device is refused too.
         let mut data = [0u8; 4];
         let err = bus.read(0x100e, &mut data).unwrap_err();
-        assert!(matches!(
-            err,
-            BusAccessError::CrossesEnd {
-                addr: 0x100e,
-                len: 4,
-                ..
-            }
-        ));
+        assert!(matches!(err, BusAccessError::CrossesEnd { addr: 0x100e, len: 4, .. }));
         assert_eq!(data, [0xff; 4]);
         assert!(bus.write(0x100f, &[0; 2]).is_err());
         // None of the failed accesses reached the device.
@@ -504,9 +457,7 @@ mod tests {
         bus.insert(dev, 0, 1).unwrap();
         let bus = Arc::new(bus);
         let b2 = bus.clone();
-        assert!(std::thread::spawn(move || b2.write(0, &[0]))
-            .join()
-            .is_err());
+        assert!(std::thread::spawn(move || b2.write(0, &[0])).join().is_err());
         let mut data = [0u8];
         bus.read(0, &mut data).unwrap();
         assert_eq!(data, [1]);

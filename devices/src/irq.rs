@@ -76,11 +76,7 @@ impl RecordingIrqLine {
 
     /// Number of `pulse()` calls recorded so far.
     pub fn pulse_count(&self) -> usize {
-        self.lock()
-            .events
-            .iter()
-            .filter(|e| **e == IrqEvent::Pulse)
-            .count()
+        self.lock().events.iter().filter(|e| **e == IrqEvent::Pulse).count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Recording> {
@@ -112,14 +108,7 @@ mod tests {
         assert!(line.level());
         line.pulse();
         line.set_level(false);
-        assert_eq!(
-            line.events(),
-            vec![
-                IrqEvent::Level(true),
-                IrqEvent::Pulse,
-                IrqEvent::Level(false)
-            ]
-        );
+        assert_eq!(line.events(), vec![IrqEvent::Level(true), IrqEvent::Pulse, IrqEvent::Level(false)]);
         assert_eq!(line.pulse_count(), 1);
         assert_eq!(line.take_events().len(), 3);
         assert!(line.events().is_empty());
@@ -136,10 +125,7 @@ mod tests {
         }
         let line = LevelOnly(RecordingIrqLine::new());
         line.pulse();
-        assert_eq!(
-            line.0.events(),
-            vec![IrqEvent::Level(true), IrqEvent::Level(false)]
-        );
+        assert_eq!(line.0.events(), vec![IrqEvent::Level(true), IrqEvent::Level(false)]);
         NoIrq.pulse();
         NoIrq.set_level(true);
     }

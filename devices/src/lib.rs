@@ -55,16 +55,14 @@ mod tests {
         let mut pio = Bus::new();
         pio.insert(uart.clone(), 0x3f8, 8).unwrap();
 
-        let path =
-            std::env::temp_dir().join(format!("mimic-devices-lib-{}.img", std::process::id()));
+        let path = std::env::temp_dir().join(format!("mimic-devices-lib-{}.img", std::process::id()));
         std::fs::write(&path, vec![0u8; 4096]).unwrap();
         let blk = Block::open(&BlockConfig::new(&path).read_only(true)).unwrap();
         let mem = GuestMem::from_ranges(&[(vm_memory::GuestAddress(0), 0x10000)]).unwrap();
         let blk_irq: Arc<dyn IrqLine> = Arc::new(RecordingIrqLine::new());
         let transport = MmioTransport::new(Box::new(blk), mem, blk_irq).unwrap();
         let mut mmio = Bus::new();
-        mmio.insert(Arc::new(Mutex::new(transport)), 0xd000_0000, MMIO_SIZE)
-            .unwrap();
+        mmio.insert(Arc::new(Mutex::new(transport)), 0xd000_0000, MMIO_SIZE).unwrap();
         let (pio, mmio) = (Arc::new(pio), Arc::new(mmio));
 
         // A "vCPU thread" doing port and MMIO accesses through shared buses.

@@ -138,18 +138,8 @@ impl<W: Write> Serial<W> {
 
     /// A UART in its reset state with the given interrupt wiring.
     pub fn with_mode(out: W, line: Arc<dyn IrqLine>, mode: IrqMode) -> Self {
-        let trigger = LineTrigger {
-            line: line.clone(),
-            mode,
-        };
-        Serial {
-            uart: vm_superio::Serial::new(trigger, out),
-            line,
-            mode,
-            level: false,
-            reg_shift: 0,
-            output_errors: 0,
-        }
+        let trigger = LineTrigger { line: line.clone(), mode };
+        Serial { uart: vm_superio::Serial::new(trigger, out), line, mode, level: false, reg_shift: 0, output_errors: 0 }
     }
 
     /// Spaces the registers `1 << shift` bytes apart on the bus (device-tree
@@ -171,11 +161,7 @@ impl<W: Write> Serial<W> {
 
     /// Reads register `reg` (0..8) as the guest would, with its side effects.
     pub fn read_register(&mut self, reg: u8) -> u8 {
-        let value = if u64::from(reg) < SERIAL_REGISTERS {
-            self.uart.read(reg)
-        } else {
-            0
-        };
+        let value = if u64::from(reg) < SERIAL_REGISTERS { self.uart.read(reg) } else { 0 };
         self.sync_level();
         value
     }
@@ -196,10 +182,7 @@ impl<W: Write> Serial<W> {
     /// later); fails with [`SerialError::FifoFull`] when none fit. In loopback mode
     /// input is ignored and `Ok(0)` is returned.
     pub fn enqueue_input(&mut self, input: &[u8]) -> Result<usize, SerialError> {
-        let result = self
-            .uart
-            .enqueue_raw_bytes(input)
-            .map_err(SerialError::from);
+        let result = self.uart.enqueue_raw_bytes(input).map_err(SerialError::from);
         self.sync_level();
         result
     }
@@ -323,11 +306,7 @@ mod tests {
     fn uart(mode: IrqMode) -> (Serial<Sink>, Sink, Arc<RecordingIrqLine>) {
         let sink = Sink::default();
         let line = Arc::new(RecordingIrqLine::new());
-        (
-            Serial::with_mode(sink.clone(), line.clone(), mode),
-            sink,
-            line,
-        )
+        (Serial::with_mode(sink.clone(), line.clone(), mode), sink, line)
     }
 
     fn bus_read(s: &mut Serial<Sink>, off: u64) -> u8 {
@@ -430,12 +409,7 @@ mod tests {
         assert!(!line.level());
         assert_eq!(
             line.take_events(),
-            vec![
-                IrqEvent::Level(true),
-                IrqEvent::Level(false),
-                IrqEvent::Level(true),
-                IrqEvent::Level(false)
-            ]
+            vec![IrqEvent::Level(true), IrqEvent::Level(false), IrqEvent::Level(true), IrqEvent::Level(false)]
         );
     }
 

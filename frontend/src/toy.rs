@@ -152,7 +152,10 @@ impl Frontend for Toy {
             let i = decode(w);
             insns.push((pc, i));
             pc += 4;
-            let ends = !matches!(i, Insn::Li { .. } | Insn::Add { .. } | Insn::Addi { .. } | Insn::Ld { .. } | Insn::St { .. });
+            let ends = !matches!(
+                i,
+                Insn::Li { .. } | Insn::Add { .. } | Insn::Addi { .. } | Insn::Ld { .. } | Insn::St { .. }
+            );
             if ends || insns.len() == MAX_INSNS {
                 break;
             }

@@ -36,11 +36,7 @@ impl<'r> Builder<'r> {
     }
     /// Whether the current block already ends in a terminator.
     pub fn is_terminated(&self) -> bool {
-        self.region
-            .block(self.cur)
-            .insts
-            .last()
-            .is_some_and(|&i| self.region.inst(i).op.shape().is_terminator())
+        self.region.block(self.cur).insts.last().is_some_and(|&i| self.region.inst(i).op.shape().is_terminator())
     }
 
     /// Append a raw instruction; `ty` is the result type (None for no result).

@@ -100,10 +100,5 @@ pub fn exists(id: HelperId) -> bool {
 }
 
 pub fn find(name: &str) -> Option<HelperId> {
-    registry()
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .position(|h| h.name == name)
-        .map(|i| HelperId(i as u32))
+    registry().read().unwrap_or_else(|e| e.into_inner()).iter().position(|h| h.name == name).map(|i| HelperId(i as u32))
 }

@@ -88,14 +88,32 @@ impl Memory for FlatMemory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// `exit_jump`: `index` numbers the region's direct exits in block order (for chaining).
-    Jump { pc: u64, hint: ExitHint, ret: u64, index: u32 },
-    Indirect { pc: u64, hint: ExitHint },
-    Syscall { next_pc: u64 },
-    Trap { kind: TrapKind, pc: u64 },
+    Jump {
+        pc: u64,
+        hint: ExitHint,
+        ret: u64,
+        index: u32,
+    },
+    Indirect {
+        pc: u64,
+        hint: ExitHint,
+    },
+    Syscall {
+        next_pc: u64,
+    },
+    Trap {
+        kind: TrapKind,
+        pc: u64,
+    },
     /// A memory access of the guest instruction at `pc` faulted.
-    Fault { fault: MemFault, pc: u64 },
+    Fault {
+        fault: MemFault,
+        pc: u64,
+    },
     /// Left at a loop back edge because an exit was requested; resume at `pc`.
-    Interrupted { pc: u64 },
+    Interrupted {
+        pc: u64,
+    },
 }
 
 impl Exit {
@@ -384,11 +402,8 @@ pub fn eval_pure(op: Opcode, imm: Imm, ty: Option<Type>, arg_tys: &[Type], a: &[
         },
         Opcode::Fcmp => match imm {
             Imm::FloatCC(cc) => {
-                let ord = if arg_tys[0] == Type::F32 {
-                    f32v(x).partial_cmp(&f32v(y))
-                } else {
-                    f64v(x).partial_cmp(&f64v(y))
-                };
+                let ord =
+                    if arg_tys[0] == Type::F32 { f32v(x).partial_cmp(&f32v(y)) } else { f64v(x).partial_cmp(&f64v(y)) };
                 fcmp(cc, ord) as u128
             }
             _ => return None,
@@ -670,7 +685,13 @@ enum MemErr {
     Unaligned,
 }
 
-fn mem_op(inst: &Inst, rty: Option<Type>, tys: &[Type], a: &[u128], mem: &mut dyn Memory) -> Result<Option<u128>, MemErr> {
+fn mem_op(
+    inst: &Inst,
+    rty: Option<Type>,
+    tys: &[Type],
+    a: &[u128],
+    mem: &mut dyn Memory,
+) -> Result<Option<u128>, MemErr> {
     let (attr, rmw) = match inst.imm {
         Imm::Mem(m) => (m, None),
         Imm::Rmw(op, m) => (m, Some(op)),
@@ -679,7 +700,7 @@ fn mem_op(inst: &Inst, rty: Option<Type>, tys: &[Type], a: &[u128], mem: &mut dy
     let addr = a[0] as u64;
     let size = attr.size;
     let is_atomic = matches!(inst.op, Opcode::AtomicRmw | Opcode::Cas);
-    if attr.aligned && addr % size as u64 != 0 {
+    if attr.aligned && !addr.is_multiple_of(size as u64) {
         return Err(MemErr::Unaligned);
     }
     match inst.op {
@@ -698,7 +719,8 @@ fn mem_op(inst: &Inst, rty: Option<Type>, tys: &[Type], a: &[u128], mem: &mut dy
             let ty = tys[1];
             loop {
                 let mut b = [0u8; 16];
-                mem.read(addr, &mut b[..size as usize]).map_err(MemErr::Fault)?;
+                // An atomic read-modify-write faults as a write, as on hardware.
+                mem.read(addr, &mut b[..size as usize]).map_err(|f| MemErr::Fault(MemFault { write: true, ..f }))?;
                 let old_img = u128::from_le_bytes(b) as u64;
                 let old = from_mem_image(old_img as u128, size, MemAttr { signed: false, ..attr }, ty);
                 let new = match rmw {
@@ -707,9 +729,8 @@ fn mem_op(inst: &Inst, rty: Option<Type>, tys: &[Type], a: &[u128], mem: &mut dy
                     None => old,
                 };
                 let new_img = to_mem_image(new, size, attr.endian) as u64;
-                let seen = mem
-                    .cas(addr, size, old_img, new_img)
-                    .map_err(|f| MemErr::Fault(MemFault { write: true, ..f }))?;
+                let seen =
+                    mem.cas(addr, size, old_img, new_img).map_err(|f| MemErr::Fault(MemFault { write: true, ..f }))?;
                 if seen == old_img {
                     return Ok(Some(old));
                 }

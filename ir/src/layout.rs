@@ -49,8 +49,7 @@ impl StateLayout {
     /// Look a slot up by name, panicking with the name if it is missing (for frontends
     /// building their fixed layouts).
     pub fn expect(&self, name: &str) -> SlotId {
-        self.find(name)
-            .unwrap_or_else(|| panic!("layout {} has no slot {name}", self.name))
+        self.find(name).unwrap_or_else(|| panic!("layout {} has no slot {name}", self.name))
     }
     /// Byte offset of element `index mod count` of a slot.
     pub fn elem_offset(&self, id: SlotId, index: u64) -> usize {
@@ -151,9 +150,7 @@ impl StateBuf {
     }
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`, and the borrow is unique.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.words.len() * 16)
-        }
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.words.len() * 16) }
     }
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
         self.words.as_mut_ptr().cast()

@@ -23,6 +23,8 @@ pub enum Shape {
     BinInt,
     /// `(T, T) -> T`, T an integer i8..i64 (no i128 form).
     BinInt64,
+    /// `(T, T) -> T`, T any integer i8..i128 or i1 (bitwise ops on flags).
+    Bitwise,
     /// `(T) -> T`, T any integer i8..i128.
     UnInt,
     /// `(T) -> T`, T an integer i8..i64.
@@ -111,12 +113,7 @@ impl Shape {
     pub fn is_terminator(self) -> bool {
         matches!(
             self,
-            Shape::Jump
-                | Shape::Brif
-                | Shape::ExitJump
-                | Shape::ExitIndirect
-                | Shape::ExitSyscall
-                | Shape::ExitTrap
+            Shape::Jump | Shape::Brif | Shape::ExitJump | Shape::ExitIndirect | Shape::ExitSyscall | Shape::ExitTrap
         )
     }
     /// Whether an instance of this shape defines a result value.
@@ -188,11 +185,11 @@ define_ops! {
     /// Signed remainder (sign of the dividend); x % 0 = x, MIN % -1 = 0.
     Srem = "srem": BinInt64;
     /// Bitwise and.
-    And = "and": BinInt;
+    And = "and": Bitwise;
     /// Bitwise or.
-    Or = "or": BinInt;
+    Or = "or": Bitwise;
     /// Bitwise exclusive or.
-    Xor = "xor": BinInt;
+    Xor = "xor": Bitwise;
     /// Shift left by y mod width.
     Shl = "shl": BinInt;
     /// Logical shift right by y mod width.

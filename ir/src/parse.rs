@@ -247,8 +247,7 @@ fn parse_region_lines(lines: &[&str], offset: usize, layouts: &[Arc<StateLayout>
 fn split_result(text: &str) -> Option<(&str, &str)> {
     let (lhs, rhs) = text.split_once('=')?;
     let lhs = lhs.trim();
-    (lhs.starts_with('v') && lhs.contains(':') && !lhs.contains(char::is_whitespace))
-        .then(|| (lhs, rhs.trim()))
+    (lhs.starts_with('v') && lhs.contains(':') && !lhs.contains(char::is_whitespace)).then(|| (lhs, rhs.trim()))
 }
 
 fn parse_typed_name(no: usize, s: &str) -> PResult<(&str, Type)> {
@@ -273,7 +272,11 @@ fn parse_mem(no: usize, parts: &[&str], with_ext: bool) -> PResult<MemAttr> {
     } else {
         (false, *first)
     };
-    let bits: u32 = bits.parse().map_err(|_| ParseError { line: no, message: format!("bad access size `{first}`") })?;
+    let bits: u32 = bits
+        .parse()
+        .ok()
+        .filter(|b| matches!(b, 8 | 16 | 32 | 64 | 128))
+        .ok_or(ParseError { line: no, message: format!("bad access size `{first}` (8, 16, 32, 64 or 128 bits)") })?;
     let endian = parts
         .get(1)
         .and_then(|e| Endian::from_name(e))
@@ -343,9 +346,17 @@ fn parse_inst(
             let (w, tail) = word(rest);
             args = vals(&tail)?;
             match shape {
-                Shape::IntCmp => Imm::IntCC(IntCC::from_name(&w).ok_or(ParseError { line: no, message: format!("unknown condition `{w}`") })?),
-                Shape::FloatCmp => Imm::FloatCC(FloatCC::from_name(&w).ok_or(ParseError { line: no, message: format!("unknown condition `{w}`") })?),
-                _ => Imm::Round(RoundMode::from_name(&w).ok_or(ParseError { line: no, message: format!("unknown rounding mode `{w}`") })?),
+                Shape::IntCmp => Imm::IntCC(
+                    IntCC::from_name(&w).ok_or(ParseError { line: no, message: format!("unknown condition `{w}`") })?,
+                ),
+                Shape::FloatCmp => Imm::FloatCC(
+                    FloatCC::from_name(&w)
+                        .ok_or(ParseError { line: no, message: format!("unknown condition `{w}`") })?,
+                ),
+                _ => Imm::Round(
+                    RoundMode::from_name(&w)
+                        .ok_or(ParseError { line: no, message: format!("unknown rounding mode `{w}`") })?,
+                ),
             }
         }
         Shape::VecLanes2 | Shape::VecSplat | Shape::VecExtract | Shape::VecInsert => {
@@ -355,7 +366,9 @@ fn parse_inst(
             })?;
             args = vals(rest)?;
             if matches!(shape, Shape::VecExtract | Shape::VecInsert) {
-                let l = lane.and_then(|l| l.parse::<u8>().ok()).ok_or(ParseError { line: no, message: "expected `[LANE]`".into() })?;
+                let l = lane
+                    .and_then(|l| l.parse::<u8>().ok())
+                    .ok_or(ParseError { line: no, message: "expected `[LANE]`".into() })?;
                 Imm::Lane(s, l)
             } else {
                 Imm::Lanes(s)
@@ -366,10 +379,10 @@ fn parse_inst(
                 Some((a, b)) => (a.trim(), b),
                 None => (rest, ""),
             };
-            let slot = r.layout.find(sname).ok_or(ParseError {
-                line: no,
-                message: format!("state {} has no slot `{sname}`", r.layout.name),
-            })?;
+            let slot = r
+                .layout
+                .find(sname)
+                .ok_or(ParseError { line: no, message: format!("state {} has no slot `{sname}`", r.layout.name) })?;
             args = vals(tail)?;
             Imm::Slot(slot)
         }
@@ -385,11 +398,15 @@ fn parse_inst(
             args = vals(rest)?;
             Imm::Rmw(rop, parse_mem(no, &suffix[1..], false)?)
         }
-        Shape::Fence => Imm::Fence(FenceKind::from_name(rest).ok_or(ParseError { line: no, message: format!("unknown fence kind `{rest}`") })?),
+        Shape::Fence => Imm::Fence(
+            FenceKind::from_name(rest)
+                .ok_or(ParseError { line: no, message: format!("unknown fence kind `{rest}`") })?,
+        ),
         Shape::CallHelper => {
             let Some(h) = rest.strip_prefix('@') else { return perr(no, "expected `@helper(args)`") };
             let (n, a) = h.split_once('(').ok_or(ParseError { line: no, message: "expected `(`".into() })?;
-            let id = crate::helpers::find(n.trim()).ok_or(ParseError { line: no, message: format!("unknown helper `@{}`", n.trim()) })?;
+            let id = crate::helpers::find(n.trim())
+                .ok_or(ParseError { line: no, message: format!("unknown helper `@{}`", n.trim()) })?;
             args = vals(a.trim_end_matches(')'))?;
             Imm::Helper(id)
         }
@@ -399,13 +416,24 @@ fn parse_inst(
             Imm::Jump(b)
         }
         Shape::Brif => {
-            let (c, tail) = rest.split_once(',').ok_or(ParseError { line: no, message: "brif needs `cond, blockT(..), blockF(..)`".into() })?;
-            // Split the two targets at the comma after the first `)` (or the first comma).
+            let (c, tail) = rest
+                .split_once(',')
+                .ok_or(ParseError { line: no, message: "brif needs `cond, blockT(..), blockF(..)`".into() })?;
+            // Split the two targets at the first comma outside parentheses.
             let tail = tail.trim();
-            let cut = match tail.find(')') {
-                Some(p) if tail[..p].contains('(') => p + 1,
-                _ => tail.find(',').unwrap_or(tail.len()),
-            };
+            let mut depth = 0i32;
+            let cut = tail
+                .char_indices()
+                .find(|&(_, ch)| {
+                    match ch {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    ch == ',' && depth == 0
+                })
+                .map(|(i, _)| i)
+                .ok_or(ParseError { line: no, message: "brif needs two targets".into() })?;
             let (t, e) = tail.split_at(cut);
             let e = e.trim_start().trim_start_matches(',');
             let (tb, ta) = block(t)?;
@@ -422,8 +450,9 @@ fn parse_inst(
             match (it.next(), it.next()) {
                 (None, _) => Imm::Exit { pc, hint: ExitHint::None, ret: 0 },
                 (Some("ret"), None) => Imm::Exit { pc, hint: ExitHint::Ret, ret: 0 },
-                (Some("call"), Some(ret)) => {
-                    let ret = ret.strip_prefix("ret=").ok_or(ParseError { line: no, message: "expected `ret=PC`".into() })?;
+                (Some("call"), Some(ret)) if it.next().is_none() => {
+                    let ret =
+                        ret.strip_prefix("ret=").ok_or(ParseError { line: no, message: "expected `ret=PC`".into() })?;
                     Imm::Exit { pc, hint: ExitHint::Call, ret: num(ret)? as u64 }
                 }
                 _ => return perr(no, "expected `exit_jump PC [call ret=PC | ret]`"),
@@ -441,7 +470,8 @@ fn parse_inst(
         }
         Shape::ExitTrap => {
             let (k, pc) = word(rest);
-            let kind = TrapKind::from_name(&k).ok_or(ParseError { line: no, message: format!("unknown trap kind `{k}`") })?;
+            let kind =
+                TrapKind::from_name(&k).ok_or(ParseError { line: no, message: format!("unknown trap kind `{k}`") })?;
             Imm::Trap(kind, num(&pc)? as u64)
         }
         _ => {

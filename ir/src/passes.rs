@@ -99,8 +99,15 @@ pub fn const_fold(r: &mut Region) {
                 // Algebraic identities with one constant operand.
                 let c = |i: usize| args.get(i).and_then(|a| known.get(a)).copied();
                 let ident = match inst.op {
-                    Opcode::Add | Opcode::Sub | Opcode::Or | Opcode::Xor | Opcode::Shl | Opcode::Lshr
-                    | Opcode::Ashr | Opcode::Rotl | Opcode::Rotr
+                    Opcode::Add
+                    | Opcode::Sub
+                    | Opcode::Or
+                    | Opcode::Xor
+                    | Opcode::Shl
+                    | Opcode::Lshr
+                    | Opcode::Ashr
+                    | Opcode::Rotl
+                    | Opcode::Rotr
                         if c(1) == Some(0) =>
                     {
                         Some(args[0])
@@ -130,14 +137,17 @@ pub fn const_fold(r: &mut Region) {
                     known.insert(res, 0);
                     continue;
                 }
-                if let (Opcode::Iconst | Opcode::Fconst | Opcode::Vconst, Imm::Int(v) | Imm::Bits(v)) = (inst.op, inst.imm) {
+                if let (Opcode::Iconst | Opcode::Fconst | Opcode::Vconst, Imm::Int(v) | Imm::Bits(v)) =
+                    (inst.op, inst.imm)
+                {
                     known.insert(res, v);
                 }
             }
             if inst.op == Opcode::Brif {
                 if let (Some(&cv), Imm::Brif { then_block, else_block, then_args }) = (known.get(&args[0]), inst.imm) {
                     let t = then_args as usize;
-                    let (target, range) = if cv & 1 != 0 { (then_block, 1..1 + t) } else { (else_block, 1 + t..args.len()) };
+                    let (target, range) =
+                        if cv & 1 != 0 { (then_block, 1..1 + t) } else { (else_block, 1 + t..args.len()) };
                     let ni = &mut r.insts[id.0 as usize];
                     ni.op = Opcode::Jump;
                     ni.imm = Imm::Jump(target);
@@ -232,11 +242,10 @@ pub fn dead_state(r: &mut Region) {
         for &id in r.blocks[bi].insts.iter().rev() {
             let inst = &r.insts[id.0 as usize];
             match (inst.op, inst.imm) {
-                (Opcode::SetSlot, Imm::Slot(s)) => {
-                    if !overwritten.insert(s) {
-                        remove.insert(id);
-                    }
+                (Opcode::SetSlot, Imm::Slot(s)) if !overwritten.insert(s) => {
+                    remove.insert(id);
                 }
+                (Opcode::SetSlot, _) => {}
                 (Opcode::GetSlot, Imm::Slot(s)) => {
                     overwritten.remove(&s);
                 }

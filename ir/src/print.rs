@@ -39,10 +39,7 @@ pub fn print(r: &Region) -> String {
         None => format!("v?{}", x.0),
     };
     let list = |xs: &[Value]| xs.iter().map(&v).collect::<Vec<_>>().join(", ");
-    let mut out = format!(
-        "region @{:#x} state={} insns={} {{\n",
-        r.entry_pc, r.layout.name, r.guest_insns
-    );
+    let mut out = format!("region @{:#x} state={} insns={} {{\n", r.entry_pc, r.layout.name, r.guest_insns);
     for (bi, b) in r.blocks.iter().enumerate() {
         let _ = write!(out, "block{bi}");
         if !b.params.is_empty() {
@@ -78,11 +75,8 @@ pub fn print(r: &Region) -> String {
                 Imm::Rmw(op, m) => format!("{name}.{op}.{} {args}", mem_suffix(&m, false)),
                 Imm::Fence(k) => format!("{name} {k}"),
                 Imm::Helper(h) => {
-                    let hname = if crate::helpers::exists(h) {
-                        crate::helpers::info(h).name
-                    } else {
-                        format!("#{}", h.0)
-                    };
+                    let hname =
+                        if crate::helpers::exists(h) { crate::helpers::info(h).name } else { format!("#{}", h.0) };
                     format!("{name} @{hname}({args})")
                 }
                 Imm::Jump(t) => format!("{name} block{}({args})", t.0),

@@ -38,9 +38,17 @@ pub enum Imm {
     Helper(HelperId),
     Jump(BlockId),
     /// Branch targets; the first `then_args` operands after the condition go to `then_block`.
-    Brif { then_block: BlockId, else_block: BlockId, then_args: u16 },
+    Brif {
+        then_block: BlockId,
+        else_block: BlockId,
+        then_args: u16,
+    },
     /// A direct exit; `ret` is the return address for call hints.
-    Exit { pc: u64, hint: ExitHint, ret: u64 },
+    Exit {
+        pc: u64,
+        hint: ExitHint,
+        ret: u64,
+    },
     Hint(ExitHint),
     Trap(TrapKind, u64),
 }

@@ -17,17 +17,8 @@ pub enum Type {
 }
 
 impl Type {
-    pub const ALL: [Type; 9] = [
-        Type::I1,
-        Type::I8,
-        Type::I16,
-        Type::I32,
-        Type::I64,
-        Type::I128,
-        Type::F32,
-        Type::F64,
-        Type::V128,
-    ];
+    pub const ALL: [Type; 9] =
+        [Type::I1, Type::I8, Type::I16, Type::I32, Type::I64, Type::I128, Type::F32, Type::F64, Type::V128];
     /// Integer types that arithmetic accepts (i1 is only a condition).
     pub const INTS: [Type; 5] = [Type::I8, Type::I16, Type::I32, Type::I64, Type::I128];
 

@@ -81,8 +81,7 @@ fn dominators(r: &Region) -> Vec<Option<Vec<bool>>> {
             }
         }
     }
-    let mut dom: Vec<Option<Vec<bool>>> =
-        (0..n).map(|i| reach[i].then(|| vec![true; n])).collect();
+    let mut dom: Vec<Option<Vec<bool>>> = (0..n).map(|i| reach[i].then(|| vec![true; n])).collect();
     if n > 0 {
         dom[0] = Some((0..n).map(|j| j == 0).collect());
     }
@@ -205,10 +204,7 @@ pub fn verify(r: &Region) -> Result<(), VerifyError> {
                             )));
                         }
                         if crate::interp::first_insn_pc(r, t).is_none() {
-                            return Err(c.err(format!(
-                                "back edge to block{} which does not start with `insn`",
-                                t.0
-                            )));
+                            return Err(c.err(format!("back edge to block{} which does not start with `insn`", t.0)));
                         }
                     }
                 }
@@ -277,13 +273,24 @@ fn check_inst(c: &Ctx, inst: &Inst) -> Result<(), VerifyError> {
                 _ => return Err(imm_err()),
             }
         }
+        Shape::Bitwise => {
+            want_args(c, inst, 2)?;
+            let t = want_result(c, inst, true)?.unwrap();
+            if !(t.is_int() || t == Type::I1) {
+                return Err(c.err(format!("type {t} is not allowed (integers or i1)")));
+            }
+            same(0, t)?;
+            same(1, t)?;
+        }
         Shape::BinInt | Shape::BinInt64 | Shape::UnInt | Shape::UnInt64 => {
             let n = if matches!(shape, Shape::BinInt | Shape::BinInt64) { 2 } else { 1 };
             want_args(c, inst, n)?;
             let t = want_result(c, inst, true)?.unwrap();
             let wide = matches!(shape, Shape::BinInt | Shape::UnInt);
             if !int_ok(t, wide) {
-                return Err(c.err(format!("type {t} is not allowed (integers{})", if wide { "" } else { " up to i64" })));
+                return Err(
+                    c.err(format!("type {t} is not allowed (integers{})", if wide { "" } else { " up to i64" }))
+                );
             }
             for i in 0..n {
                 same(i, t)?;

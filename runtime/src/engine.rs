@@ -13,7 +13,9 @@
 
 use crate::memory::GuestMemory;
 use crate::stats::Stats;
-use mimic_backend::cranelift::{lookup_index, ChainSlotRef, CompiledRegion, Compiler, JitCtx, JitExit, LookupEntry, OptLevel};
+use mimic_backend::cranelift::{
+    lookup_index, ChainSlotRef, CompiledRegion, Compiler, JitCtx, JitExit, LookupEntry, OptLevel,
+};
 use mimic_backend::{CodeMemory, CompileError};
 use mimic_frontend::{Frontend, TranslateError};
 use mimic_ir::interp::{self, Exit};
@@ -47,7 +49,12 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { tier: Tier::Auto { threshold: 16 }, opt: OptLevel::Speed, optimize_ir: true, code_capacity: 256 << 20 }
+        EngineConfig {
+            tier: Tier::Auto { threshold: 16 },
+            opt: OptLevel::Speed,
+            optimize_ir: true,
+            code_capacity: 256 << 20,
+        }
     }
 }
 
@@ -113,7 +120,7 @@ struct ChainSlots {
 impl ChainSlots {
     fn alloc(&mut self, target_pc: u64) -> ChainSlotRef {
         let id = self.info.len();
-        if id % SLOT_CHUNK == 0 {
+        if id.is_multiple_of(SLOT_CHUNK) {
             self.chunks.push(Box::new([0; SLOT_CHUNK]));
         }
         self.info.push(SlotInfo { target_pc, linked_to: None });
@@ -212,7 +219,11 @@ impl<F: Frontend> Engine<F> {
         s.lift_time += lifted.lift_time;
         if cfg!(debug_assertions) {
             if let Err(e) = mimic_ir::verify(&lifted.region) {
-                panic!("frontend {} produced invalid IR at {pc:#x}: {e}\n{}", self.frontend.name(), mimic_ir::print(&lifted.region));
+                panic!(
+                    "frontend {} produced invalid IR at {pc:#x}: {e}\n{}",
+                    self.frontend.name(),
+                    mimic_ir::print(&lifted.region)
+                );
             }
         }
         let id = self.regions.len();
@@ -232,7 +243,10 @@ impl<F: Frontend> Engine<F> {
 
     fn compile(&mut self, id: RegionId) -> Result<(), EngineError> {
         if self.compiler.is_none() {
-            let code = Arc::new(CodeMemory::new(self.config.code_capacity).map_err(|e| EngineError::Compile(CompileError::CodeMemory(e)))?);
+            let code = Arc::new(
+                CodeMemory::new(self.config.code_capacity)
+                    .map_err(|e| EngineError::Compile(CompileError::CodeMemory(e)))?,
+            );
             self.compiler = Some(Compiler::new(code, self.config.opt).map_err(EngineError::Compile)?);
         }
         let e = &mut self.regions[id];
@@ -323,7 +337,9 @@ impl<F: Frontend> Engine<F> {
                 }
                 None => match self.translate(pc, mem) {
                     Ok(id) => id,
-                    Err(TranslateError::Fetch { .. } | TranslateError::NoCode { .. }) => return Ok(Stop::NoCode { pc }),
+                    Err(TranslateError::Fetch { .. } | TranslateError::NoCode { .. }) => {
+                        return Ok(Stop::NoCode { pc })
+                    }
                 },
             };
             self.regions[id].entries = self.regions[id].entries.saturating_add(1);

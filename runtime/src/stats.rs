@@ -42,20 +42,54 @@ impl Stats {
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         let per = |d: Duration, n: u64| if n == 0 { 0.0 } else { us(d) / n as f64 };
-        let _ = writeln!(s, "regions translated      {:>10}  ({} guest insns, {} IR ops lifted, {} after passes)",
-            self.regions_translated, self.guest_insns_translated, self.ir_ops_lifted, self.ir_ops_optimized);
-        let _ = writeln!(s, "regions compiled        {:>10}  ({} failed, {} bytes of host code)",
-            self.regions_compiled, self.compile_failures, self.code_bytes);
-        let _ = writeln!(s, "decode                  {:>10.1} us  ({:.3} us/insn)", us(self.decode_time), per(self.decode_time, self.guest_insns_translated));
-        let _ = writeln!(s, "lift                    {:>10.1} us  ({:.3} us/insn)", us(self.lift_time), per(self.lift_time, self.guest_insns_translated));
-        let _ = writeln!(s, "optimise                {:>10.1} us  ({:.3} us/insn)", us(self.optimize_time), per(self.optimize_time, self.guest_insns_translated));
-        let _ = writeln!(s, "compile                 {:>10.1} us  ({:.1} us/region)", us(self.compile_time), per(self.compile_time, self.regions_compiled));
+        let _ = writeln!(
+            s,
+            "regions translated      {:>10}  ({} guest insns, {} IR ops lifted, {} after passes)",
+            self.regions_translated, self.guest_insns_translated, self.ir_ops_lifted, self.ir_ops_optimized
+        );
+        let _ = writeln!(
+            s,
+            "regions compiled        {:>10}  ({} failed, {} bytes of host code)",
+            self.regions_compiled, self.compile_failures, self.code_bytes
+        );
+        let _ = writeln!(
+            s,
+            "decode                  {:>10.1} us  ({:.3} us/insn)",
+            us(self.decode_time),
+            per(self.decode_time, self.guest_insns_translated)
+        );
+        let _ = writeln!(
+            s,
+            "lift                    {:>10.1} us  ({:.3} us/insn)",
+            us(self.lift_time),
+            per(self.lift_time, self.guest_insns_translated)
+        );
+        let _ = writeln!(
+            s,
+            "optimise                {:>10.1} us  ({:.3} us/insn)",
+            us(self.optimize_time),
+            per(self.optimize_time, self.guest_insns_translated)
+        );
+        let _ = writeln!(
+            s,
+            "compile                 {:>10.1} us  ({:.1} us/region)",
+            us(self.compile_time),
+            per(self.compile_time, self.regions_compiled)
+        );
         let _ = writeln!(s, "interpreter executions  {:>10}", self.interp_executions);
         let _ = writeln!(s, "compiled-code entries   {:>10}", self.jit_entries);
-        let _ = writeln!(s, "chains linked           {:>10}  ({} chained exits taken)", self.chains_linked, self.chain_hits);
+        let _ = writeln!(
+            s,
+            "chains linked           {:>10}  ({} chained exits taken)",
+            self.chains_linked, self.chain_hits
+        );
         let _ = writeln!(s, "indirect lookups        {:>10} hits {:>10} misses", self.lookup_hits, self.lookup_misses);
         let _ = writeln!(s, "block cache hits        {:>10}", self.cache_hits);
-        let _ = writeln!(s, "invalidations           {:>10}  ({} regions dropped)", self.invalidations, self.regions_invalidated);
+        let _ = writeln!(
+            s,
+            "invalidations           {:>10}  ({} regions dropped)",
+            self.invalidations, self.regions_invalidated
+        );
         s
     }
 

@@ -77,17 +77,17 @@ fn model(mem: &mut FlatGuestMem, mut pc: u64) -> (Stop, [u64; 8]) {
 /// sum = 0; for i in n..0: sum += f(i) where f(x) = x + x + 1 (a call); store; sys.
 fn sum_program(n: u16) -> Vec<[u8; 4]> {
     vec![
-        li(1, n),        // 0x1000 r1 = n
-        li(2, 0),        // 0x1004 r2 = sum
-        li(6, 0x800),    // 0x1008
-        addi(6, 6, 0),   // 0x100c
+        li(1, n),      // 0x1000 r1 = n
+        li(2, 0),      // 0x1004 r2 = sum
+        li(6, 0x800),  // 0x1008
+        addi(6, 6, 0), // 0x100c
         // loop: (0x1010)
-        call(7, 6),      // 0x1010 -> f at 0x1028, r7 = 0x1014
-        add(2, 2, 3),    // 0x1014 sum += r3
-        addi(1, 1, -1),  // 0x1018
-        bnz(1, -3),      // 0x101c -> 0x1010
-        j(1),            // 0x1020 -> 0x1024
-        sys(),           // 0x1024
+        call(7, 6),     // 0x1010 -> f at 0x1028, r7 = 0x1014
+        add(2, 2, 3),   // 0x1014 sum += r3
+        addi(1, 1, -1), // 0x1018
+        bnz(1, -3),     // 0x101c -> 0x1010
+        j(1),           // 0x1020 -> 0x1024
+        sys(),          // 0x1024
         // f: (0x1028) r3 = r1 + r1 + 1
         add(3, 1, 1),
         addi(3, 3, 1),

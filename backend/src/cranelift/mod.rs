@@ -19,8 +19,8 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::{FloatCC as CFloatCC, IntCC as CIntCC};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
-    self, types as ct, AbiParam, AtomicRmwOp, Block as CBlock, ConstantData, Endianness, ExternalName,
-    InstBuilder, LibCall, MemFlagsData, Signature, SourceLoc, UserFuncName,
+    self, types as ct, AbiParam, AtomicRmwOp, Block as CBlock, ConstantData, Endianness, ExternalName, InstBuilder,
+    LibCall, MemFlagsData, Signature, SourceLoc, UserFuncName,
 };
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
@@ -95,10 +95,16 @@ pub mod exit_code {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JitExit {
     /// A direct exit whose chain slot is empty; `slot` is its chain slot id.
-    Jump { slot: u32 },
-    Indirect { hint: ExitHint },
+    Jump {
+        slot: u32,
+    },
+    Indirect {
+        hint: ExitHint,
+    },
     Syscall,
-    Trap { kind: TrapKind },
+    Trap {
+        kind: TrapKind,
+    },
     Interrupted,
 }
 
@@ -318,6 +324,9 @@ impl Compiler {
         set(&mut fb, "use_colocated_libcalls", "false")?;
         set(&mut fb, "unwind_info", "false")?;
         set(&mut fb, "preserve_frame_pointers", "true")?;
+        if let Ok(alg) = std::env::var("MIMIC_REGALLOC") {
+            set(&mut fb, "regalloc_algorithm", &alg)?;
+        }
         let isa = cranelift_native::builder()
             .map_err(|e| CompileError::Setup(e.to_string()))?
             .finish(settings::Flags::new(fb))
@@ -868,7 +877,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
-    fn to_abi(&mut self, v: Value) -> ir::Value {
+    fn arg_to_abi(&mut self, v: Value) -> ir::Value {
         let x = self.v(v);
         match self.r.ty(v) {
             Type::I64 => x,
@@ -881,7 +890,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
-    fn from_abi(&mut self, x: ir::Value, t: Type) -> ir::Value {
+    fn ret_from_abi(&mut self, x: ir::Value, t: Type) -> ir::Value {
         match t {
             Type::I64 => x,
             Type::F64 => self.b.ins().bitcast(ct::F64, MemFlagsData::new(), x),
@@ -914,7 +923,9 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn direct_exit(&mut self, id: InstId, pc: u64) -> Result<(), CompileError> {
         let k = self.exit_index[id.0 as usize] as usize;
         let slot = *self.slots.get(k).ok_or_else(|| {
-            CompileError::Unsupported(format!("no chain slot for direct exit {k} (region has more exits than slots given)"))
+            CompileError::Unsupported(format!(
+                "no chain slot for direct exit {k} (region has more exits than slots given)"
+            ))
         })?;
         let sa = self.b.ins().iconst(ct::I64, slot.addr as i64);
         let code = self.b.ins().load(ct::I64, MemFlagsData::trusted(), sa, 0);
@@ -1197,7 +1208,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let info = helpers::info(h);
                 let mut args = vec![self.state];
                 for &v in &inst.args {
-                    args.push(self.to_abi(v));
+                    args.push(self.arg_to_abi(v));
                 }
                 while args.len() < 5 {
                     args.push(self.b.ins().iconst(ct::I64, 0));
@@ -1205,7 +1216,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let f = self.b.ins().iconst(ct::I64, info.func as usize as i64);
                 let call = self.b.ins().call_indirect(self.helper_sig, f, &args);
                 let out = self.b.inst_results(call)[0];
-                info.ret.map(|t| self.from_abi(out, t))
+                info.ret.map(|t| self.ret_from_abi(out, t))
             }
             Opcode::Jump => {
                 let Imm::Jump(t) = inst.imm else { unreachable!() };

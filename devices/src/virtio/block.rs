@@ -24,9 +24,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use virtio_bindings::virtio_blk::{
-    VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_ID_BYTES,
-    VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_FLUSH,
-    VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT,
+    VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_S_IOERR,
+    VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT,
 };
 use virtio_bindings::virtio_ids::VIRTIO_ID_BLOCK;
 use virtio_queue::desc::split::Descriptor;
@@ -34,8 +33,8 @@ use virtio_queue::{Reader, Writer};
 use vm_memory::{Address, Bytes, GuestAddress, GuestMemoryBackend};
 
 use super::{
-    drain_queue, DescriptorChain, GuestMem, Queue, VirtioDevice, VirtioError,
-    VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC,
+    drain_queue, DescriptorChain, GuestMem, Queue, VirtioDevice, VirtioError, VIRTIO_RING_F_EVENT_IDX,
+    VIRTIO_RING_F_INDIRECT_DESC,
 };
 
 /// Bytes per virtio-blk sector (fixed by the spec, independent of `blk_size`).
@@ -69,12 +68,7 @@ pub struct BlockConfig {
 impl BlockConfig {
     /// A writable disk at `path` with the default queue size and a derived ID.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        BlockConfig {
-            path: path.into(),
-            read_only: false,
-            id: None,
-            queue_size: DEFAULT_QUEUE_SIZE,
-        }
+        BlockConfig { path: path.into(), read_only: false, id: None, queue_size: DEFAULT_QUEUE_SIZE }
     }
 
     /// Sets [`BlockConfig::read_only`].
@@ -130,38 +124,22 @@ pub enum BlockError {
 impl fmt::Display for BlockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BlockError::Open {
-                path,
-                read_only,
-                source,
-            } => {
-                let mode = if *read_only {
-                    "reading"
-                } else {
-                    "reading and writing"
-                };
+            BlockError::Open { path, read_only, source } => {
+                let mode = if *read_only { "reading" } else { "reading and writing" };
                 write!(
                     f,
                     "cannot open disk image {} for {mode}: {source}; check the path and \
                      its permissions{}",
                     path.display(),
-                    if *read_only {
-                        ""
-                    } else {
-                        " (or attach it read-only)"
-                    }
+                    if *read_only { "" } else { " (or attach it read-only)" }
                 )
             }
-            BlockError::Metadata { path, source } => write!(
-                f,
-                "cannot determine the size of disk image {}: {source}",
-                path.display()
-            ),
-            BlockError::IdTooLong { id } => write!(
-                f,
-                "disk ID {id:?} is {} bytes long; virtio-blk IDs hold at most {ID_BYTES}",
-                id.len()
-            ),
+            BlockError::Metadata { path, source } => {
+                write!(f, "cannot determine the size of disk image {}: {source}", path.display())
+            }
+            BlockError::IdTooLong { id } => {
+                write!(f, "disk ID {id:?} is {} bytes long; virtio-blk IDs hold at most {ID_BYTES}", id.len())
+            }
             BlockError::InvalidQueueSize { size } => write!(
                 f,
                 "virtio-blk queue size {size} is invalid; use a power of two between 2 and \
@@ -259,11 +237,7 @@ impl fmt::Display for RequestError {
             RequestError::UnalignedLength { len } => {
                 write!(f, "data length {len} is not a multiple of {SECTOR_SIZE}")
             }
-            RequestError::BeyondCapacity {
-                sector,
-                len,
-                capacity,
-            } => write!(
+            RequestError::BeyondCapacity { sector, len, capacity } => write!(
                 f,
                 "request for {len} bytes at sector {sector} goes past the end of the \
                  disk ({capacity} sectors)"
@@ -331,12 +305,7 @@ impl ChainShape {
             .filter(|d| d.len() > 0)
             .and_then(|d| d.addr().checked_add(u64::from(d.len()) - 1))
             .filter(|&a| GuestMemoryBackend::address_in_range(mem, a));
-        ChainShape {
-            truncated: !too_long && last.is_none_or(|d| d.has_next()),
-            too_long,
-            misordered,
-            status,
-        }
+        ChainShape { truncated: !too_long && last.is_none_or(|d| d.has_next()), too_long, misordered, status }
     }
 }
 
@@ -383,15 +352,8 @@ impl Block {
             .read(true)
             .write(!config.read_only)
             .open(&path)
-            .map_err(|source| BlockError::Open {
-                path: path.clone(),
-                read_only: config.read_only,
-                source,
-            })?;
-        let meta_err = |source| BlockError::Metadata {
-            path: path.clone(),
-            source,
-        };
+            .map_err(|source| BlockError::Open { path: path.clone(), read_only: config.read_only, source })?;
+        let meta_err = |source| BlockError::Metadata { path: path.clone(), source };
         // Seeking to the end sizes regular files and host block devices alike.
         let bytes = file.seek(SeekFrom::End(0)).map_err(meta_err)?;
         let meta = file.metadata().map_err(meta_err)?;
@@ -499,9 +461,7 @@ impl Block {
             return Err(RequestError::TruncatedChain);
         }
         if shape.too_long {
-            return Err(RequestError::TooManyDescriptors {
-                limit: usize::from(self.queue_sizes[0]),
-            });
+            return Err(RequestError::TooManyDescriptors { limit: usize::from(self.queue_sizes[0]) });
         }
         if shape.misordered {
             return Err(RequestError::MisorderedChain);
@@ -510,19 +470,14 @@ impl Block {
         let mut data_out: Writer<'_> = chain.writer(mem).map_err(RequestError::BadBuffer)?;
         // The status byte is the writer's last byte; keep it out of the data area.
         let writable = data_out.available_bytes();
-        data_out
-            .split_at(writable.saturating_sub(1))
-            .map_err(RequestError::BadBuffer)?;
+        data_out.split_at(writable.saturating_sub(1)).map_err(RequestError::BadBuffer)?;
 
         let mut header = [0u8; HEADER_LEN];
         let readable = reader.available_bytes();
-        reader
-            .read_exact(&mut header)
-            .map_err(|_| RequestError::ShortHeader { len: readable })?;
+        reader.read_exact(&mut header).map_err(|_| RequestError::ShortHeader { len: readable })?;
         let kind = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
         let sector = u64::from_le_bytes([
-            header[8], header[9], header[10], header[11], header[12], header[13], header[14],
-            header[15],
+            header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
         ]);
 
         match kind {
@@ -533,9 +488,7 @@ impl Block {
                 while done < len {
                     let n = (len - done).min(BOUNCE_LEN);
                     let buf = &mut self.bounce[..n];
-                    self.file
-                        .read_exact_at(buf, offset + done as u64)
-                        .map_err(RequestError::Io)?;
+                    self.file.read_exact_at(buf, offset + done as u64).map_err(RequestError::Io)?;
                     data_out.write_all(buf).map_err(RequestError::GuestMemory)?;
                     done += n;
                 }
@@ -553,9 +506,7 @@ impl Block {
                     let n = (len - done).min(BOUNCE_LEN);
                     let buf = &mut self.bounce[..n];
                     reader.read_exact(buf).map_err(RequestError::GuestMemory)?;
-                    self.file
-                        .write_all_at(buf, offset + done as u64)
-                        .map_err(RequestError::Io)?;
+                    self.file.write_all_at(buf, offset + done as u64).map_err(RequestError::Io)?;
                     done += n;
                 }
                 // Without a negotiated FLUSH the cache must be write-through.
@@ -574,9 +525,7 @@ impl Block {
             }
             VIRTIO_BLK_T_GET_ID => {
                 let n = data_out.available_bytes().min(ID_BYTES);
-                data_out
-                    .write_all(&self.id[..n])
-                    .map_err(RequestError::GuestMemory)?;
+                data_out.write_all(&self.id[..n]).map_err(RequestError::GuestMemory)?;
                 self.stats.get_ids += 1;
                 Ok(n)
             }
@@ -589,11 +538,7 @@ impl Block {
         if len as u64 & (SECTOR_SIZE - 1) != 0 {
             return Err(RequestError::UnalignedLength { len });
         }
-        let beyond = RequestError::BeyondCapacity {
-            sector,
-            len,
-            capacity: self.capacity,
-        };
+        let beyond = RequestError::BeyondCapacity { sector, len, capacity: self.capacity };
         let end_sector = sector.checked_add(len as u64 / SECTOR_SIZE);
         match end_sector {
             Some(end) if end <= self.capacity => Ok(sector * SECTOR_SIZE),
@@ -636,12 +581,7 @@ impl VirtioDevice for Block {
         }
     }
 
-    fn process_queue(
-        &mut self,
-        index: usize,
-        queue: &mut Queue,
-        mem: &GuestMem,
-    ) -> Result<bool, VirtioError> {
+    fn process_queue(&mut self, index: usize, queue: &mut Queue, mem: &GuestMem) -> Result<bool, VirtioError> {
         drain_queue(index, queue, mem, |chain| self.handle_chain(chain, mem))
     }
 
@@ -661,9 +601,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    use virtio_bindings::virtio_ring::{
-        VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
-    };
+    use virtio_bindings::virtio_ring::{VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
 
     const NEXT: u16 = VRING_DESC_F_NEXT as u16;
     const WRITE: u16 = VRING_DESC_F_WRITE as u16;
@@ -707,9 +645,7 @@ mod tests {
 
     /// 8 sectors; sector s is filled with byte `s + 1`.
     fn pattern() -> Vec<u8> {
-        (0..8u8)
-            .flat_map(|s| std::iter::repeat_n(s + 1, SECTOR_SIZE as usize))
-            .collect()
+        (0..8u8).flat_map(|s| std::iter::repeat_n(s + 1, SECTOR_SIZE as usize)).collect()
     }
 
     struct Rig {
@@ -732,13 +668,7 @@ mod tests {
             driver_ok(&mut t);
             assert!(t.is_activated());
             let vq = Virtq::new(&mem, QSIZE, RING_BASE);
-            Rig {
-                t,
-                vq,
-                mem,
-                line,
-                img,
-            }
+            Rig { t, vq, mem, line, img }
         }
 
         fn plain() -> Rig {
@@ -770,15 +700,8 @@ mod tests {
             self.vq.publish(head);
             let start = Instant::now();
             wr(&mut self.t, regs::QUEUE_NOTIFY, 0);
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "notify took too long"
-            );
-            assert_eq!(
-                self.vq.used_idx(),
-                before.wrapping_add(1),
-                "no used element"
-            );
+            assert!(start.elapsed() < Duration::from_secs(5), "notify took too long");
+            assert_eq!(self.vq.used_idx(), before.wrapping_add(1), "no used element");
             let (id, len) = self.vq.used_elem(before);
             assert_eq!(id, u32::from(head));
             len
@@ -808,11 +731,7 @@ mod tests {
     fn write_req(r: &mut Rig, sector: u64, data: &[u8]) -> u32 {
         r.header(VIRTIO_BLK_T_OUT, sector);
         r.mem.write_slice(data, GuestAddress(DATA)).unwrap();
-        r.submit(&[
-            (HDR, 16, 0),
-            (DATA, data.len() as u32, 0),
-            (STATUS, 1, WRITE),
-        ])
+        r.submit(&[(HDR, 16, 0), (DATA, data.len() as u32, 0), (STATUS, 1, WRITE)])
     }
 
     #[test]
@@ -887,10 +806,7 @@ mod tests {
     fn read_only_disk_rejects_writes() {
         let mut r = Rig::new(|c| c.read_only(true), FEATURES);
         wr(&mut r.t, regs::DEVICE_FEATURES_SEL, 0);
-        assert_ne!(
-            rd(&mut r.t, regs::DEVICE_FEATURES) & (1 << VIRTIO_BLK_F_RO),
-            0
-        );
+        assert_ne!(rd(&mut r.t, regs::DEVICE_FEATURES) & (1 << VIRTIO_BLK_F_RO), 0);
         let len = write_req(&mut r, 0, &[9u8; 512]);
         assert_eq!(r.status(), S_IOERR);
         assert_eq!(len, 1);
@@ -915,12 +831,7 @@ mod tests {
     #[test]
     fn requests_beyond_capacity() {
         let mut r = Rig::plain();
-        for (sector, len) in [
-            (8u64, 512u32),
-            (7, 1024),
-            (u64::MAX, 512),
-            (u64::MAX / 512, 512),
-        ] {
+        for (sector, len) in [(8u64, 512u32), (7, 1024), (u64::MAX, 512), (u64::MAX / 512, 512)] {
             read_req(&mut r, sector, len);
             assert_eq!(r.status(), S_IOERR, "read sector {sector} len {len}");
             write_req(&mut r, sector, &vec![0u8; len as usize]);
@@ -1020,17 +931,10 @@ mod tests {
         assert_eq!(r.img.contents(), pattern());
         // Status byte outside guest memory: nowhere to report, returned with len 0.
         r.header(VIRTIO_BLK_T_IN, 0);
-        assert_eq!(
-            r.submit(&[(HDR, 16, 0), (DATA, 512, WRITE), (OUTSIDE, 1, WRITE)]),
-            0
-        );
+        assert_eq!(r.submit(&[(HDR, 16, 0), (DATA, 512, WRITE), (OUTSIDE, 1, WRITE)]), 0);
         // Address arithmetic that would overflow.
         assert_eq!(r.submit(&[(HDR, 16, 0), (u64::MAX, 2, WRITE)]), 0);
-        r.submit(&[
-            (HDR, 16, 0),
-            (u64::MAX - 10, 512, WRITE),
-            (STATUS, 1, WRITE),
-        ]);
+        r.submit(&[(HDR, 16, 0), (u64::MAX - 10, 512, WRITE), (STATUS, 1, WRITE)]);
         assert_eq!(r.status(), S_IOERR);
         // Descriptor table entry for an indirect table outside memory.
         r.vq.set_desc(0, OUTSIDE, 64, INDIRECT, 0);
@@ -1055,12 +959,7 @@ mod tests {
         let len = r.submit(&[(HDR, 16, 0), (DATA, u32::MAX, WRITE), (STATUS, 1, WRITE)]);
         assert_eq!((len, r.status()), (0, 0xaa));
         // Same with the overflow between two data buffers.
-        let len = r.submit(&[
-            (HDR, 16, 0),
-            (DATA, 0x8000_0000, WRITE),
-            (DATA, 0x8000_0000, WRITE),
-            (STATUS, 1, WRITE),
-        ]);
+        let len = r.submit(&[(HDR, 16, 0), (DATA, 0x8000_0000, WRITE), (DATA, 0x8000_0000, WRITE), (STATUS, 1, WRITE)]);
         assert_eq!((len, r.status()), (0, 0xaa));
         // Large but in-range reads: capacity check first, no allocation.
         r.submit(&[(HDR, 16, 0), (DATA, 0x8_0000, WRITE), (STATUS, 1, WRITE)]);
@@ -1120,13 +1019,7 @@ mod tests {
             r.mem.write_slice(&h, GuestAddress(hdr)).unwrap();
             let d = 3 * i;
             r.vq.set_desc(d, hdr, 16, NEXT, d + 1);
-            r.vq.set_desc(
-                d + 1,
-                DATA + 0x1000 * u64::from(i),
-                512,
-                WRITE | NEXT,
-                d + 2,
-            );
+            r.vq.set_desc(d + 1, DATA + 0x1000 * u64::from(i), 512, WRITE | NEXT, d + 2);
             r.vq.set_desc(d + 2, STATUS + u64::from(i), 1, WRITE, 0);
             r.vq.publish(d);
         }
@@ -1256,15 +1149,8 @@ mod tests {
         vq.publish(0);
         assert!(blk.process_queue(0, &mut q, &mem).unwrap());
         assert_eq!(blk.stats().errors, 1);
-        assert!(matches!(
-            blk.last_request_error(),
-            Some(RequestError::BeyondCapacity { sector: 100, .. })
-        ));
-        assert!(blk
-            .last_request_error()
-            .unwrap()
-            .to_string()
-            .contains("past the end"));
+        assert!(matches!(blk.last_request_error(), Some(RequestError::BeyondCapacity { sector: 100, .. })));
+        assert!(blk.last_request_error().unwrap().to_string().contains("past the end"));
 
         h[8..16].copy_from_slice(&0u64.to_le_bytes());
         mem.write_slice(&h, GuestAddress(HDR)).unwrap();

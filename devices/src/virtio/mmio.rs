@@ -22,8 +22,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use virtio_bindings::virtio_config::{
-    VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK,
-    VIRTIO_CONFIG_S_FAILED, VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET,
+    VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED,
+    VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_NEEDS_RESET,
 };
 use virtio_bindings::virtio_mmio::{VIRTIO_MMIO_INT_CONFIG, VIRTIO_MMIO_INT_VRING};
 use vm_memory::GuestAddress;
@@ -166,11 +166,7 @@ impl fmt::Debug for MmioTransport {
 impl MmioTransport {
     /// Wraps `device`, whose queues live in `mem`, interrupting through `irq`.
     /// Fails if the device declares no queues or an invalid queue size.
-    pub fn new(
-        device: Box<dyn VirtioDevice>,
-        mem: GuestMem,
-        irq: Arc<dyn IrqLine>,
-    ) -> Result<Self, VirtioError> {
+    pub fn new(device: Box<dyn VirtioDevice>, mem: GuestMem, irq: Arc<dyn IrqLine>) -> Result<Self, VirtioError> {
         let sizes = device.queue_max_sizes();
         if sizes.is_empty() {
             return Err(VirtioError::NoQueues);
@@ -178,17 +174,10 @@ impl MmioTransport {
         let queues = sizes
             .iter()
             .enumerate()
-            .map(|(index, &size)| {
-                Queue::new(size).map_err(|_| VirtioError::InvalidQueueMaxSize { index, size })
-            })
+            .map(|(index, &size)| Queue::new(size).map_err(|_| VirtioError::InvalidQueueMaxSize { index, size }))
             .collect::<Result<Vec<_>, _>>()?;
-        let queue_regs = queues
-            .iter()
-            .map(|q| QueueRegs {
-                num: u32::from(q.max_size()),
-                ..QueueRegs::default()
-            })
-            .collect();
+        let queue_regs =
+            queues.iter().map(|q| QueueRegs { num: u32::from(q.max_size()), ..QueueRegs::default() }).collect();
         Ok(MmioTransport {
             device,
             mem,
@@ -319,10 +308,7 @@ impl MmioTransport {
         self.device.reset();
         for (q, r) in self.queues.iter_mut().zip(self.queue_regs.iter_mut()) {
             q.reset();
-            *r = QueueRegs {
-                num: u32::from(q.max_size()),
-                ..QueueRegs::default()
-            };
+            *r = QueueRegs { num: u32::from(q.max_size()), ..QueueRegs::default() };
         }
         self.device_features_sel = 0;
         self.driver_features_sel = 0;
@@ -343,8 +329,7 @@ impl MmioTransport {
     /// selected queue is not ready.
     fn queue_configurable(&self) -> Option<usize> {
         let i = self.selected()?;
-        let phase_ok =
-            self.status & status::FEATURES_OK != 0 && self.status & status::DRIVER_OK == 0;
+        let phase_ok = self.status & status::FEATURES_OK != 0 && self.status & status::DRIVER_OK == 0;
         if !phase_ok || self.queues[i].ready() {
             log::warn!(
                 "virtio-mmio: queue {i} register write outside configuration phase ignored \
@@ -367,12 +352,8 @@ impl MmioTransport {
                 1 => (self.offered_features() >> 32) as u32,
                 _ => 0,
             },
-            regs::QUEUE_NUM_MAX => self
-                .selected()
-                .map_or(0, |i| u32::from(self.queues[i].max_size())),
-            regs::QUEUE_READY => self
-                .selected()
-                .map_or(0, |i| u32::from(self.queues[i].ready())),
+            regs::QUEUE_NUM_MAX => self.selected().map_or(0, |i| u32::from(self.queues[i].max_size())),
+            regs::QUEUE_READY => self.selected().map_or(0, |i| u32::from(self.queues[i].ready())),
             regs::INTERRUPT_STATUS => self.interrupt_status,
             regs::STATUS => self.status,
             regs::CONFIG_GENERATION => self.config_generation,
@@ -425,10 +406,7 @@ impl MmioTransport {
 
     fn write_driver_features(&mut self, v: u32) {
         if self.status & status::DRIVER == 0 || self.status & status::FEATURES_OK != 0 {
-            log::warn!(
-                "virtio-mmio: DriverFeatures written outside negotiation (status {:#x})",
-                self.status
-            );
+            log::warn!("virtio-mmio: DriverFeatures written outside negotiation (status {:#x})", self.status);
             return;
         }
         match self.driver_features_sel {
@@ -459,13 +437,7 @@ impl MmioTransport {
         let size = u16::try_from(r.num)
             .ok()
             .filter(|&n| n != 0 && n <= q.max_size() && n.is_power_of_two())
-            .ok_or_else(|| {
-                format!(
-                    "QueueNum {} is not a power of two in 1..={}",
-                    r.num,
-                    q.max_size()
-                )
-            })?;
+            .ok_or_else(|| format!("QueueNum {} is not a power of two in 1..={}", r.num, q.max_size()))?;
         q.try_set_size(size).map_err(|e| e.to_string())?;
         q.try_set_desc_table_address(GuestAddress(r.desc))
             .map_err(|e| format!("descriptor table at {:#x}: {e}", r.desc))?;
@@ -566,10 +538,7 @@ impl BusDevice for MmioTransport {
             return;
         }
         if data.len() != 4 || offset & 3 != 0 {
-            log::warn!(
-                "virtio-mmio: {}-byte read at {offset:#x} ignored (registers are 32-bit)",
-                data.len()
-            );
+            log::warn!("virtio-mmio: {}-byte read at {offset:#x} ignored (registers are 32-bit)", data.len());
             data.fill(0);
             return;
         }
@@ -582,10 +551,7 @@ impl BusDevice for MmioTransport {
             return;
         }
         let Ok(bytes) = <[u8; 4]>::try_from(data) else {
-            log::warn!(
-                "virtio-mmio: {}-byte write at {offset:#x} ignored (registers are 32-bit)",
-                data.len()
-            );
+            log::warn!("virtio-mmio: {}-byte write at {offset:#x} ignored (registers are 32-bit)", data.len());
             return;
         };
         if offset & 3 != 0 {
@@ -652,19 +618,11 @@ mod tests {
             self.log.lock().unwrap().activated += 1;
             Ok(())
         }
-        fn process_queue(
-            &mut self,
-            index: usize,
-            _queue: &mut Queue,
-            _mem: &GuestMem,
-        ) -> Result<bool, VirtioError> {
+        fn process_queue(&mut self, index: usize, _queue: &mut Queue, _mem: &GuestMem) -> Result<bool, VirtioError> {
             let mut log = self.log.lock().unwrap();
             log.notified.push(index);
             if std::mem::take(&mut log.fail_next) {
-                return Err(VirtioError::InvalidQueueConfig {
-                    index,
-                    reason: "test".into(),
-                });
+                return Err(VirtioError::InvalidQueueConfig { index, reason: "test".into() });
             }
             Ok(true)
         }
@@ -678,11 +636,7 @@ mod tests {
     fn dummy_transport() -> (MmioTransport, Arc<RecordingIrqLine>, Log) {
         let line = Arc::new(RecordingIrqLine::new());
         let log = Log::default();
-        let dev = Dummy {
-            sizes: [16, 8],
-            config: [1, 2, 3, 4, 5, 6, 7, 8],
-            log: log.clone(),
-        };
+        let dev = Dummy { sizes: [16, 8], config: [1, 2, 3, 4, 5, 6, 7, 8], log: log.clone() };
         let t = MmioTransport::new(Box::new(dev), guest_mem(), line.clone()).unwrap();
         (t, line, log)
     }
@@ -728,32 +682,17 @@ mod tests {
         wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER);
         // Ask for an unoffered feature: FEATURES_OK does not stick.
         write_features(&mut t, DUMMY_FEATURE | (1 << 7) | VIRTIO_F_VERSION_1);
-        wr(
-            &mut t,
-            regs::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
-        );
+        wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK);
         assert_eq!(rd(&mut t, regs::STATUS) & status::FEATURES_OK, 0);
         // Without VERSION_1: refused too.
         write_features(&mut t, DUMMY_FEATURE);
-        wr(
-            &mut t,
-            regs::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
-        );
+        wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK);
         assert_eq!(rd(&mut t, regs::STATUS) & status::FEATURES_OK, 0);
         // A valid subset is accepted and handed to the device.
         write_features(&mut t, DUMMY_FEATURE | VIRTIO_F_VERSION_1);
-        wr(
-            &mut t,
-            regs::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
-        );
+        wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK);
         assert_ne!(rd(&mut t, regs::STATUS) & status::FEATURES_OK, 0);
-        assert_eq!(
-            log.lock().unwrap().acked,
-            DUMMY_FEATURE | VIRTIO_F_VERSION_1
-        );
+        assert_eq!(log.lock().unwrap().acked, DUMMY_FEATURE | VIRTIO_F_VERSION_1);
         // Features are frozen after FEATURES_OK.
         write_features(&mut t, VIRTIO_F_VERSION_1);
         assert_eq!(t.driver_features(), DUMMY_FEATURE | VIRTIO_F_VERSION_1);
@@ -765,29 +704,15 @@ mod tests {
         // Skipping steps is refused.
         wr(&mut t, regs::STATUS, status::DRIVER);
         assert_eq!(rd(&mut t, regs::STATUS), 0);
-        wr(
-            &mut t,
-            regs::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER_OK,
-        );
+        wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER_OK);
         assert_eq!(rd(&mut t, regs::STATUS), status::ACKNOWLEDGE);
         wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER);
         // Clearing bits without a reset is refused.
         wr(&mut t, regs::STATUS, status::ACKNOWLEDGE);
-        assert_eq!(
-            rd(&mut t, regs::STATUS),
-            status::ACKNOWLEDGE | status::DRIVER
-        );
+        assert_eq!(rd(&mut t, regs::STATUS), status::ACKNOWLEDGE | status::DRIVER);
         // The driver cannot set NEEDS_RESET.
-        wr(
-            &mut t,
-            regs::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER | status::NEEDS_RESET,
-        );
-        assert_eq!(
-            rd(&mut t, regs::STATUS),
-            status::ACKNOWLEDGE | status::DRIVER
-        );
+        wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::DRIVER | status::NEEDS_RESET);
+        assert_eq!(rd(&mut t, regs::STATUS), status::ACKNOWLEDGE | status::DRIVER);
 
         write_features(&mut t, VIRTIO_F_VERSION_1);
         let s = status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK;
@@ -810,10 +735,7 @@ mod tests {
 
         // FAILED can be set at any time.
         wr(&mut t, regs::STATUS, status::ACKNOWLEDGE | status::FAILED);
-        assert_eq!(
-            rd(&mut t, regs::STATUS),
-            status::ACKNOWLEDGE | status::FAILED
-        );
+        assert_eq!(rd(&mut t, regs::STATUS), status::ACKNOWLEDGE | status::FAILED);
     }
 
     #[test]
@@ -958,12 +880,7 @@ mod tests {
             fn read_config(&self, _: u64, data: &mut [u8]) {
                 data.fill(0);
             }
-            fn process_queue(
-                &mut self,
-                _: usize,
-                _: &mut Queue,
-                _: &GuestMem,
-            ) -> Result<bool, VirtioError> {
+            fn process_queue(&mut self, _: usize, _: &mut Queue, _: &GuestMem) -> Result<bool, VirtioError> {
                 Ok(false)
             }
             fn reset(&mut self) {}
@@ -972,9 +889,6 @@ mod tests {
         let err = MmioTransport::new(Box::new(Bad(vec![])), guest_mem(), line.clone());
         assert!(matches!(err, Err(VirtioError::NoQueues)));
         let err = MmioTransport::new(Box::new(Bad(vec![16, 12])), guest_mem(), line);
-        assert!(matches!(
-            err,
-            Err(VirtioError::InvalidQueueMaxSize { index: 1, size: 12 })
-        ));
+        assert!(matches!(err, Err(VirtioError::InvalidQueueMaxSize { index: 1, size: 12 })));
     }
 }

@@ -23,8 +23,7 @@ pub type GuestMem = vm_memory::GuestMemoryMmap<()>;
 /// Feature bit: the device complies with virtio 1.0+ (always offered by the transport).
 pub const VIRTIO_F_VERSION_1: u64 = 1 << virtio_bindings::virtio_config::VIRTIO_F_VERSION_1;
 /// Feature bit: the driver may use indirect descriptor tables.
-pub const VIRTIO_RING_F_INDIRECT_DESC: u64 =
-    1 << virtio_bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
+pub const VIRTIO_RING_F_INDIRECT_DESC: u64 = 1 << virtio_bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 /// Feature bit: used/avail event index notification suppression.
 pub const VIRTIO_RING_F_EVENT_IDX: u64 = 1 << virtio_bindings::virtio_ring::VIRTIO_RING_F_EVENT_IDX;
 
@@ -65,12 +64,7 @@ pub trait VirtioDevice: Send {
     /// must be interrupted (used buffers were added and notification is not
     /// suppressed). An error means the queue itself is unusable; the transport then
     /// marks the device `NEEDS_RESET`.
-    fn process_queue(
-        &mut self,
-        index: usize,
-        queue: &mut Queue,
-        mem: &GuestMem,
-    ) -> Result<bool, VirtioError>;
+    fn process_queue(&mut self, index: usize, queue: &mut Queue, mem: &GuestMem) -> Result<bool, VirtioError>;
 
     /// Returns the device to its initial state (driver wrote 0 to `Status`).
     fn reset(&mut self);
@@ -147,12 +141,7 @@ impl std::error::Error for VirtioError {
 /// queue rejects an index more than `size` ahead), a new round starts only when the
 /// driver added chains meanwhile, and a round that pops nothing ends the loop. A
 /// chain whose head index is out of range cannot be returned and is dropped.
-pub fn drain_queue<F>(
-    index: usize,
-    queue: &mut Queue,
-    mem: &GuestMem,
-    mut handle: F,
-) -> Result<bool, VirtioError>
+pub fn drain_queue<F>(index: usize, queue: &mut Queue, mem: &GuestMem, mut handle: F) -> Result<bool, VirtioError>
 where
     F: FnMut(DescriptorChain<&GuestMem>) -> u32,
 {

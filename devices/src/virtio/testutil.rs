@@ -89,14 +89,7 @@ impl Virtq {
     /// A driver view of the queue laid out by [`layout`] from `base` in `mem`.
     pub fn new(mem: &GuestMem, size: u16, base: u64) -> Self {
         let (desc, avail, used) = layout(size, base);
-        Virtq {
-            mem: mem.clone(),
-            size,
-            desc,
-            avail,
-            used,
-            avail_idx: 0,
-        }
+        Virtq { mem: mem.clone(), size, desc, avail, used, avail_idx: 0 }
     }
 
     /// Writes descriptor `i`.
@@ -117,18 +110,14 @@ impl Virtq {
     /// Offers the chain starting at descriptor `head`.
     pub fn publish(&mut self, head: u16) {
         let slot = u64::from(self.avail_idx % self.size);
-        self.mem
-            .write_obj(head.to_le(), GuestAddress(self.avail + 4 + 2 * slot))
-            .unwrap();
+        self.mem.write_obj(head.to_le(), GuestAddress(self.avail + 4 + 2 * slot)).unwrap();
         self.avail_idx = self.avail_idx.wrapping_add(1);
         self.set_avail_idx(self.avail_idx);
     }
 
     /// Writes the avail ring's `idx` directly (to forge a bogus index).
     pub fn set_avail_idx(&self, idx: u16) {
-        self.mem
-            .write_obj(idx.to_le(), GuestAddress(self.avail + 2))
-            .unwrap();
+        self.mem.write_obj(idx.to_le(), GuestAddress(self.avail + 2)).unwrap();
     }
 
     /// The used ring's `idx`.
