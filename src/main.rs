@@ -136,10 +136,9 @@ fn ir_run(a: RunArgs) -> Result<ExitCode, String> {
     let size = usize::try_from(a.mem_size).map_err(|_| "--mem-size is too large".to_string())?;
     let mut mem = FlatGuestMem::new(a.mem_base, size);
     if tier != Tier::Interp {
-        // Compiled code does not bounds-check this flat memory; a stray access is caught
-        // by the fault handler and reported on one line.
+        // Compiled code does not bounds-check this flat memory (IR programs are trusted
+        // like code the user wrote); accesses far outside it still fault precisely.
         mem = mem.trust_accesses();
-        mimic_runtime::fault::install();
     }
     let cfg = EngineConfig { tier, opt, optimize_ir: !a.no_ir_passes, ..EngineConfig::default() };
     let mut engine = Engine::new(prog, cfg);
@@ -162,7 +161,11 @@ fn ir_run(a: RunArgs) -> Result<ExitCode, String> {
         }
         Stop::Fault { fault, pc } => {
             let what = if fault.write { "write to" } else { "read of" };
-            eprintln!("mimic: guest memory fault: {what} {:#x} ({:?}) at pc {pc:#x}", fault.addr, fault.kind);
+            if fault.kind == mimic_ir::FaultKind::OutOfRange {
+                eprintln!("mimic: guest memory fault: {what} an address outside the host address space at pc {pc:#x}");
+            } else {
+                eprintln!("mimic: guest memory fault: {what} {:#x} ({:?}) at pc {pc:#x}", fault.addr, fault.kind);
+            }
             ExitCode::from(3)
         }
         Stop::NoCode { pc } => {

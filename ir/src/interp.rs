@@ -23,6 +23,9 @@ pub enum FaultKind {
     Unmapped,
     /// Mapped, but the access is not permitted (SIGSEGV, SEGV_ACCERR).
     Protection,
+    /// Compiled code computed a host address outside the host's address space; the
+    /// hardware does not report it, so `addr` is unknown (reported as 0).
+    OutOfRange,
 }
 
 /// A failed guest memory access.

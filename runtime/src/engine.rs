@@ -19,7 +19,7 @@ use mimic_backend::cranelift::{
 use mimic_backend::{CodeMemory, CompileError};
 use mimic_frontend::{Frontend, TranslateError};
 use mimic_ir::interp::{self, Exit};
-use mimic_ir::{passes, MemFault, Region, RunControl, StateBuf, StateLayout, TrapKind};
+use mimic_ir::{passes, FaultKind, MemFault, Region, RunControl, StateBuf, StateLayout, TrapKind};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
@@ -153,7 +153,10 @@ pub struct Engine<F: Frontend> {
 const LOOKUP_ENTRIES: usize = 4096;
 
 impl<F: Frontend> Engine<F> {
+    /// A new engine. Installs the process-wide handler that turns host faults in
+    /// generated code into precise guest faults.
     pub fn new(frontend: F, config: EngineConfig) -> Engine<F> {
+        mimic_backend::cranelift::entry::install_fault_handler();
         let layout = frontend.layout();
         let lookup = vec![LookupEntry::default(); LOOKUP_ENTRIES].into_boxed_slice();
         let ctx = Box::new(JitCtx::new(&lookup));
@@ -372,6 +375,27 @@ impl<F: Frontend> Engine<F> {
                     }
                     Some(JitExit::Interrupted) => {
                         return Ok(Stop::Interrupted { pc: state.get(&self.layout, pc_slot) as u64 })
+                    }
+                    Some(JitExit::Fault) => {
+                        let host_pc = self.ctx.fault_host_pc as usize;
+                        let guest_pc = self
+                            .regions
+                            .iter()
+                            .filter_map(|r| r.compiled.as_ref())
+                            .find_map(|c| c.guest_pc_at(host_pc))
+                            .unwrap_or(pc);
+                        state.set(&self.layout, pc_slot, guest_pc as u128);
+                        let flags = self.ctx.fault_flags;
+                        let fault = if flags & 4 != 0 {
+                            MemFault { addr: 0, write: flags & 1 != 0, kind: FaultKind::OutOfRange }
+                        } else {
+                            MemFault {
+                                addr: self.ctx.fault_addr.wrapping_sub(base as u64),
+                                write: flags & 1 != 0,
+                                kind: if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped },
+                            }
+                        };
+                        return Ok(Stop::Fault { fault, pc: guest_pc });
                     }
                     None => unreachable!("compiled code returned an unknown exit code {code:#x}"),
                 }

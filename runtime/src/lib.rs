@@ -2,7 +2,6 @@
 //! backends, plus guest memory and (later) Linux user mode and machines.
 
 pub mod engine;
-pub mod fault;
 pub mod irprog;
 pub mod memory;
 pub mod stats;

@@ -7,17 +7,19 @@ use mimic_ir::{FaultKind, MemFault, Memory};
 pub trait GuestMemory: Memory {
     /// Guest address `a` lives at host address `host_base() + a`.
     fn host_base(&mut self) -> *mut u8;
-    /// Whether `[addr, addr+len)` is entirely mapped (used to decide whether compiled
-    /// code may run: until fault recovery lands, only fully mapped memories are JIT-safe).
+    /// Whether compiled code may access this memory directly: every guest access that
+    /// is not permitted must fault at the host (`host_base() + addr` unmapped or
+    /// protected), so that the fault handler can turn it into a precise guest fault.
     fn jit_safe(&self) -> bool;
 }
 
 /// One contiguous block of guest memory at `base`, backed by a host buffer.
 ///
-/// Compiled code accesses it without checks, so [`GuestMemory::jit_safe`] is false
-/// unless a guard reservation covers the whole 64-bit guest space; the engine then
-/// keeps such code in the interpreter tier. Programs whose accesses stay inside the
-/// buffer may opt in with [`FlatGuestMem::trust_accesses`].
+/// Compiled code accesses it without checks and a stray access near the buffer would
+/// not fault at the host, so [`GuestMemory::jit_safe`] is false and the engine keeps
+/// such code in the interpreter tier, unless the embedder promises that accesses stay
+/// inside the buffer ([`FlatGuestMem::trust_accesses`]). Wild accesses far from the
+/// buffer still become guest faults through the fault handler.
 #[derive(Debug)]
 pub struct FlatGuestMem {
     pub base: u64,

@@ -19,7 +19,7 @@ fn engine(tier: Tier) -> Engine<Toy> {
     Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() })
 }
 
-fn run(e: &mut Engine<Toy>, mem: &mut FlatGuestMem, pc: u64) -> (Stop, [u64; 8]) {
+fn run(e: &mut Engine<Toy>, mem: &mut dyn mimic_runtime::GuestMemory, pc: u64) -> (Stop, [u64; 8]) {
     let layout = e.layout().clone();
     let mut st = StateBuf::new(&layout);
     st.set(&layout, layout.pc, pc as u128);
@@ -195,5 +195,97 @@ fn illegal_instructions_and_unmapped_code_stop_precisely() {
         assert_eq!(r[1], 1);
         let (stop, _) = run(&mut e, &mut program(&code), 0x9_0000);
         assert_eq!(stop, Stop::NoCode { pc: 0x9_0000 });
+    }
+}
+
+/// One read-write host page of guest memory at BASE followed by an inaccessible one,
+/// so that compiled code faults at the host exactly where the interpreter faults.
+struct GuardedMem {
+    host: *mut u8,
+}
+
+impl GuardedMem {
+    fn new(code: &[[u8; 4]]) -> GuardedMem {
+        // SAFETY: an anonymous private mapping at a kernel-chosen address.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                8192,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        // SAFETY: the second page belongs to the mapping just made.
+        assert_eq!(unsafe { libc::mprotect(p.cast::<u8>().add(4096).cast(), 4096, libc::PROT_NONE) }, 0);
+        let host = p.cast::<u8>();
+        for (i, w) in code.iter().enumerate() {
+            // SAFETY: code fits in the first, writable page.
+            unsafe { std::ptr::copy_nonoverlapping(w.as_ptr(), host.add(4 * i), 4) };
+        }
+        GuardedMem { host }
+    }
+    fn check(&self, addr: u64, len: usize, write: bool) -> Result<usize, mimic_ir::MemFault> {
+        let kind = if (BASE + 4096..BASE + 8192).contains(&addr) {
+            mimic_ir::FaultKind::Protection
+        } else {
+            mimic_ir::FaultKind::Unmapped
+        };
+        match addr.checked_sub(BASE) {
+            Some(off) if off + len as u64 <= 4096 => Ok(off as usize),
+            _ => Err(mimic_ir::MemFault { addr, write, kind }),
+        }
+    }
+}
+
+impl mimic_ir::Memory for GuardedMem {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), mimic_ir::MemFault> {
+        let off = self.check(addr, buf.len(), false)?;
+        // SAFETY: check() keeps [off, off+len) inside the writable first page.
+        unsafe { std::ptr::copy_nonoverlapping(self.host.add(off), buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), mimic_ir::MemFault> {
+        let off = self.check(addr, data.len(), true)?;
+        // SAFETY: as above.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.host.add(off), data.len()) };
+        Ok(())
+    }
+}
+
+impl mimic_runtime::GuestMemory for GuardedMem {
+    fn host_base(&mut self) -> *mut u8 {
+        self.host.wrapping_sub(BASE as usize)
+    }
+    fn jit_safe(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn guest_faults_are_precise_in_every_tier() {
+    // r1 = 1; r2 = BASE + 0x1000 (guard page); ld r3, [r2] faults at BASE + 8.
+    let code = vec![li(1, 1), li(2, 0x2000), ld(3, 2), li(1, 9), sys()];
+    for tier in [Tier::Interp, Tier::Jit] {
+        let mut mem = GuardedMem::new(&code);
+        let mut e = engine(tier);
+        for _ in 0..3 {
+            let (stop, r) = run(&mut e, &mut mem, BASE);
+            assert_eq!(
+                stop,
+                Stop::Fault {
+                    fault: mimic_ir::MemFault { addr: 0x2000, write: false, kind: mimic_ir::FaultKind::Protection },
+                    pc: BASE + 8
+                },
+                "{tier:?}"
+            );
+            assert_eq!(r[1], 1, "{tier:?}: later instructions did not run");
+            assert_eq!(r[2], 0x2000);
+        }
+        if tier == Tier::Jit {
+            assert!(e.stats().regions_compiled >= 1);
+        }
     }
 }

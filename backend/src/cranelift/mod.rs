@@ -14,6 +14,8 @@
 //! Each guest instruction's code is tagged with a source location, so a host fault
 //! inside generated code maps back to the exact guest pc ([`CompiledRegion::guest_pc_at`]).
 
+pub mod entry;
+
 use crate::codemem::{CodeMemError, CodeMemory};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::condcodes::{FloatCC as CFloatCC, IntCC as CIntCC};
@@ -47,6 +49,14 @@ pub struct JitCtx {
     pub chain_hits: u64,
     /// Indirect exits that hit the lookup table (counted by compiled code).
     pub lookup_hits: u64,
+    /// Stack pointer of the entry trampoline (offset 40; written by it).
+    pub saved_rsp: u64,
+    /// Set by the fault handler on [`JitExit::Fault`]: faulting host address,
+    /// host pc, and flags (bit 0 write access, bit 1 protection violation, bit 2
+    /// address outside the host address space and not reported).
+    pub fault_addr: u64,
+    pub fault_host_pc: u64,
+    pub fault_flags: u64,
 }
 
 impl JitCtx {
@@ -59,6 +69,10 @@ impl JitCtx {
             lookup_mask: lookup.len() as u64 - 1,
             chain_hits: 0,
             lookup_hits: 0,
+            saved_rsp: 0,
+            fault_addr: 0,
+            fault_host_pc: 0,
+            fault_flags: 0,
         }
     }
 }
@@ -89,6 +103,8 @@ pub mod exit_code {
     pub const SYSCALL: u64 = 3;
     pub const TRAP: u64 = 4;
     pub const INTERRUPTED: u64 = 5;
+    /// Produced by the fault handler, not by generated code.
+    pub const FAULT: u64 = 6;
 }
 
 /// A decoded exit of compiled code. The guest pc is in the state's pc slot.
@@ -106,6 +122,9 @@ pub enum JitExit {
         kind: TrapKind,
     },
     Interrupted,
+    /// A guest memory access faulted; details are in the [`JitCtx`] fault fields and
+    /// the guest pc follows from the host pc ([`CompiledRegion::guest_pc_at`]).
+    Fault,
 }
 
 impl JitExit {
@@ -117,6 +136,7 @@ impl JitExit {
             exit_code::SYSCALL => JitExit::Syscall,
             exit_code::TRAP => JitExit::Trap { kind: *TrapKind::ALL.get(payload as usize)? },
             exit_code::INTERRUPTED => JitExit::Interrupted,
+            exit_code::FAULT => JitExit::Fault,
             _ => return None,
         })
     }
@@ -184,15 +204,12 @@ impl CompiledRegion {
     }
 }
 
-type Trampoline = unsafe extern "C" fn(*const u8, *mut u8, *mut u8, *mut JitCtx) -> u64;
-
 /// Compiles regions into host code. Reuses Cranelift's contexts across regions.
 pub struct Compiler {
     isa: OwnedTargetIsa,
     ctx: Context,
     fctx: FunctionBuilderContext,
     code: Arc<CodeMemory>,
-    trampoline: Trampoline,
 }
 
 fn region_sig(cc: CallConv) -> Signature {
@@ -331,53 +348,11 @@ impl Compiler {
             .map_err(|e| CompileError::Setup(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| CompileError::Setup(e.to_string()))?;
-        let mut c = Compiler {
-            ctx: Context::new(),
-            fctx: FunctionBuilderContext::new(),
-            isa,
-            code,
-            trampoline: {
-                extern "C" fn never(_: *const u8, _: *mut u8, _: *mut u8, _: *mut JitCtx) -> u64 {
-                    unreachable!("trampoline not yet compiled")
-                }
-                never
-            },
-        };
-        c.build_trampoline()?;
-        Ok(c)
+        Ok(Compiler { ctx: Context::new(), fctx: FunctionBuilderContext::new(), isa, code })
     }
 
     pub fn code_memory(&self) -> &Arc<CodeMemory> {
         &self.code
-    }
-
-    fn build_trampoline(&mut self) -> Result<(), CompileError> {
-        self.ctx.clear();
-        let mut sig = Signature::new(CallConv::SystemV);
-        for _ in 0..4 {
-            sig.params.push(AbiParam::new(ct::I64));
-        }
-        sig.returns.push(AbiParam::new(ct::I64));
-        self.ctx.func.signature = sig;
-        self.ctx.func.name = UserFuncName::user(0, 0);
-        {
-            let mut b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let tail = b.import_signature(region_sig(CallConv::Tail));
-            let blk = b.create_block();
-            b.append_block_params_for_function_params(blk);
-            b.switch_to_block(blk);
-            b.seal_block(blk);
-            let p = b.block_params(blk).to_vec();
-            let call = b.ins().call_indirect(tail, p[0], &p[1..]);
-            let r = b.inst_results(call)[0];
-            b.ins().return_(&[r]);
-            b.finalize(self.isa.frontend_config());
-        }
-        let compiled = self.finish()?;
-        // SAFETY: the code was generated from a SystemV function with exactly this
-        // signature, and lives in code memory owned by `self`.
-        self.trampoline = unsafe { std::mem::transmute::<*const u8, Trampoline>(compiled.entry) };
-        Ok(())
     }
 
     /// Compile the function in `self.ctx` and install it.
@@ -448,12 +423,14 @@ impl Compiler {
     /// # Safety
     /// `entry` must come from this compiler's `compile`; `state` must be a state
     /// buffer of the region's layout; every guest address the code may touch must be
-    /// mapped at `mem_base + address` (or faults must be handled by the caller);
+    /// mapped at `mem_base + address`, or fault at the host with the fault handler
+    /// installed ([`entry::install_fault_handler`]), which turns the fault into
+    /// [`JitExit::Fault`];
     /// `ctx`'s lookup table must hold only entries produced by this compiler, and all
     /// chain slots reachable from the code must be empty or hold such entries.
     pub unsafe fn enter(&self, entry: *const u8, state: *mut u8, mem_base: *mut u8, ctx: *mut JitCtx) -> u64 {
         // SAFETY: forwarded to the caller's contract above.
-        unsafe { (self.trampoline)(entry, state, mem_base, ctx) }
+        unsafe { entry::enter(entry, state, mem_base, ctx) }
     }
 }
 
@@ -1266,3 +1243,13 @@ impl<'a, 'b> Translator<'a, 'b> {
         Ok(())
     }
 }
+
+// The entry trampoline and generated code depend on these offsets.
+const _: () = {
+    assert!(std::mem::offset_of!(JitCtx, exit_request) == CTX_EXIT_REQUEST as usize);
+    assert!(std::mem::offset_of!(JitCtx, lookup) == CTX_LOOKUP as usize);
+    assert!(std::mem::offset_of!(JitCtx, lookup_mask) == CTX_LOOKUP_MASK as usize);
+    assert!(std::mem::offset_of!(JitCtx, chain_hits) == CTX_CHAIN_HITS as usize);
+    assert!(std::mem::offset_of!(JitCtx, lookup_hits) == CTX_LOOKUP_HITS as usize);
+    assert!(std::mem::offset_of!(JitCtx, saved_rsp) == 40);
+};

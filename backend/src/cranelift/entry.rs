@@ -1,0 +1,168 @@
+//! Entering compiled code, and leaving it precisely when a guest access faults.
+//!
+//! `mimic_jit_enter` (x86-64 assembly) saves every SysV callee-saved register, records
+//! its stack pointer in the thread's [`JitCtx`] (`saved_rsp`) and calls the region
+//! with Cranelift's `tail` convention (arguments in rdi, rsi, rdx; result in rax).
+//!
+//! When a guest memory access inside generated code raises SIGSEGV/SIGBUS, the signal
+//! handler ([`recover`]) records the faulting address and host pc in the context and
+//! rewrites the interrupted machine state to resume at `mimic_jit_fault_landing` with
+//! the saved stack pointer: the landing restores the callee-saved registers and
+//! returns [`exit_code::FAULT`](super::exit_code::FAULT) to `enter`'s caller, as if the
+//! region had returned. Generated code keeps guest state in memory in program order,
+//! so the state is exactly that of the faulting guest instruction.
+
+use super::JitCtx;
+use std::cell::Cell;
+
+/// `si_code` of a SIGSEGV on a mapped page without the needed permission (Linux).
+const SEGV_ACCERR: libc::c_int = 2;
+/// `si_code` of a fault the kernel raised without a page-fault address (e.g. #GP).
+const SI_KERNEL: libc::c_int = 0x80;
+
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".text",
+    ".globl mimic_jit_enter",
+    ".type mimic_jit_enter,@function",
+    "mimic_jit_enter:",
+    // rdi = entry, rsi = state, rdx = mem_base, rcx = ctx
+    "push rbp",
+    "mov rbp, rsp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "sub rsp, 8",
+    "mov [rcx + 40], rsp",
+    "mov rax, rdi",
+    "mov rdi, rsi",
+    "mov rsi, rdx",
+    "mov rdx, rcx",
+    "call rax",
+    "2:",
+    "add rsp, 8",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".size mimic_jit_enter, . - mimic_jit_enter",
+    ".globl mimic_jit_fault_landing",
+    ".type mimic_jit_fault_landing,@function",
+    "mimic_jit_fault_landing:",
+    // The handler set rsp to the saved value and rax to the exit code.
+    "jmp 2b",
+    ".size mimic_jit_fault_landing, . - mimic_jit_fault_landing",
+);
+
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("mimic's JIT entry is only written for x86-64 hosts so far");
+
+unsafe extern "C" {
+    fn mimic_jit_enter(entry: *const u8, state: *mut u8, mem: *mut u8, ctx: *mut JitCtx) -> u64;
+    fn mimic_jit_fault_landing();
+}
+
+thread_local! {
+    /// The context of the compiled code this thread is running (null outside it).
+    static CURRENT: Cell<*mut JitCtx> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Run compiled code.
+///
+/// # Safety
+/// See [`Compiler::enter`](super::Compiler::enter).
+pub(crate) unsafe fn enter(entry: *const u8, state: *mut u8, mem: *mut u8, ctx: *mut JitCtx) -> u64 {
+    let prev = CURRENT.with(|c| c.replace(ctx));
+    // SAFETY: forwarded from the caller's contract; the assembly follows the SysV ABI
+    // towards Rust and Cranelift's tail convention towards the region.
+    let r = unsafe { mimic_jit_enter(entry, state, mem, ctx) };
+    CURRENT.with(|c| c.set(prev));
+    r
+}
+
+/// Called from a SIGSEGV/SIGBUS handler: if the fault happened in generated code run
+/// by this thread, redirect the interrupted context to the fault landing and return
+/// true. Only async-signal-safe operations are used.
+///
+/// # Safety
+/// `uctx` must be the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler on this
+/// thread, and `info` its siginfo.
+pub unsafe fn recover(info: *const libc::siginfo_t, uctx: *mut libc::c_void) -> bool {
+    let ctx = CURRENT.with(|c| c.get());
+    if ctx.is_null() {
+        return false;
+    }
+    // SAFETY: the caller passes the kernel's ucontext and siginfo for this signal.
+    unsafe {
+        let uc = uctx as *mut libc::ucontext_t;
+        let gregs = &mut (*uc).uc_mcontext.gregs;
+        let pc = gregs[libc::REG_RIP as usize] as u64;
+        if !crate::codemem::is_jit_code(pc as usize) {
+            return false;
+        }
+        let ctx = &mut *ctx;
+        ctx.fault_addr = (*info).si_addr() as u64;
+        ctx.fault_host_pc = pc;
+        // x86 page-fault error code: bit 1 = write access, bit 0 = page present.
+        let err = gregs[libc::REG_ERR as usize] as u64;
+        // A non-canonical address raises #GP, reported as SI_KERNEL without an address.
+        let code = (*info).si_code;
+        ctx.fault_flags =
+            (err & 2 != 0) as u64 | ((code == SEGV_ACCERR) as u64) << 1 | ((code == SI_KERNEL) as u64) << 2;
+        gregs[libc::REG_RSP as usize] = ctx.saved_rsp as i64;
+        gregs[libc::REG_RAX as usize] = (super::exit_code::FAULT << 32) as i64;
+        gregs[libc::REG_RIP as usize] = mimic_jit_fault_landing as *const () as usize as i64;
+    }
+    true
+}
+
+fn write_stderr(parts: &[&[u8]]) {
+    for p in parts {
+        // SAFETY: write(2) on fd 2 with a valid buffer is async-signal-safe.
+        unsafe { libc::write(2, p.as_ptr().cast(), p.len()) };
+    }
+}
+
+extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes valid siginfo and ucontext to SA_SIGINFO handlers.
+    if unsafe { recover(info, uctx) } {
+        return;
+    }
+    // SAFETY: as above.
+    let pc = unsafe { (*(uctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] as usize };
+    if crate::codemem::is_jit_code(pc) {
+        write_stderr(&[b"mimic: fault in compiled code outside any guest execution context\n"]);
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) };
+    }
+    // Not ours: restore the default action; returning re-executes the faulting
+    // instruction, which then takes it (a core dump, as without mimic's handler).
+    // SAFETY: resetting a signal disposition is async-signal-safe.
+    unsafe { libc::signal(sig, libc::SIG_DFL) };
+}
+
+/// Install the SIGSEGV/SIGBUS handler that turns faults in generated code into
+/// [`JitExit::Fault`](super::JitExit::Fault) (idempotent; other faults keep the
+/// default action).
+pub fn install_fault_handler() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // A signal stack so that a guest stack overflow in generated code can be handled.
+        for sig in [libc::SIGSEGV, libc::SIGBUS] {
+            // SAFETY: a zeroed sigaction is a valid starting point; we install a valid
+            // SA_SIGINFO handler with an empty mask.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = handler as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+    });
+}
