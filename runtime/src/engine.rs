@@ -10,6 +10,12 @@
 //! dispatcher. Indirect exits probe a per-thread lookup table that the dispatcher
 //! fills. Invalidating a guest range drops every region decoded from it, clears the
 //! chain slots and lookup entries that led to them, and forces retranslation.
+//!
+//! Guest threads are host threads: translated code lives in one [`CodeCache`] shared
+//! by every thread's [`Engine`] (translation, compilation and chaining happen under the
+//! cache's lock; execution does not take it). Each engine keeps its own lookup table,
+//! exit request and a private map of regions it has seen; a cache generation counter,
+//! bumped by invalidation, tells every engine to drop those private views.
 
 use crate::memory::GuestMemory;
 use crate::stats::Stats;
@@ -23,7 +29,8 @@ use mimic_ir::{passes, FaultKind, MemFault, Region, RunControl, StateBuf, StateL
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 /// Which tiers run.
@@ -88,61 +95,243 @@ impl fmt::Display for EngineError {
 }
 impl std::error::Error for EngineError {}
 
-type RegionId = usize;
-
+/// A translated region, shared by all threads. The IR is never changed after
+/// translation (the compiler works on an optimised copy).
 struct Entry {
     key: (u64, u32),
     region: Region,
     guest_bytes: Range<u64>,
-    entries: u32,
-    compiled: Option<CompiledRegion>,
-    compile_failed: bool,
-    valid: bool,
-    /// Chain slots of this region's direct exits, in exit order.
-    out_slots: Vec<u32>,
+    entries: AtomicU32,
+    compiled: OnceLock<CompiledRegion>,
+    compile_failed: AtomicBool,
+    valid: AtomicBool,
 }
 
-/// A chain slot: where a direct exit goes, and whether it is linked.
+/// A chain slot: where a direct exit goes, and which region it is linked to.
 struct SlotInfo {
     target_pc: u64,
-    linked_to: Option<RegionId>,
+    mode: u32,
+    linked_to: Option<Arc<Entry>>,
 }
 
 const SLOT_CHUNK: usize = 4096;
 
-/// Stable storage for chain slots: chunks never move once allocated.
+/// Stable storage for chain slots: chunks never move once allocated. Generated code
+/// reads slots without the lock; the cache writes them with atomic stores.
 #[derive(Default)]
 struct ChainSlots {
-    chunks: Vec<Box<[u64; SLOT_CHUNK]>>,
+    chunks: Vec<Box<[AtomicU64]>>,
     info: Vec<SlotInfo>,
 }
 
 impl ChainSlots {
-    fn alloc(&mut self, target_pc: u64) -> ChainSlotRef {
+    fn alloc(&mut self, target_pc: u64, mode: u32) -> ChainSlotRef {
         let id = self.info.len();
         if id.is_multiple_of(SLOT_CHUNK) {
-            self.chunks.push(Box::new([0; SLOT_CHUNK]));
+            self.chunks.push((0..SLOT_CHUNK).map(|_| AtomicU64::new(0)).collect());
         }
-        self.info.push(SlotInfo { target_pc, linked_to: None });
-        ChainSlotRef { id: id as u32, addr: self.addr(id) }
+        self.info.push(SlotInfo { target_pc, mode, linked_to: None });
+        ChainSlotRef { id: id as u32, addr: self.chunks[id / SLOT_CHUNK][id % SLOT_CHUNK].as_ptr() }
     }
-    fn addr(&self, id: usize) -> *const u64 {
-        &self.chunks[id / SLOT_CHUNK][id % SLOT_CHUNK]
-    }
-    fn set(&mut self, id: usize, code: u64) {
-        self.chunks[id / SLOT_CHUNK][id % SLOT_CHUNK] = code;
+    fn set(&self, id: usize, code: u64) {
+        self.chunks[id / SLOT_CHUNK][id % SLOT_CHUNK].store(code, Ordering::Release);
     }
 }
 
-/// The engine for one guest thread.
-pub struct Engine<F: Frontend> {
+struct CacheInner<F> {
     frontend: F,
-    layout: Arc<StateLayout>,
-    config: EngineConfig,
-    cache: HashMap<(u64, u32), RegionId>,
-    regions: Vec<Entry>,
+    map: HashMap<(u64, u32), Arc<Entry>>,
+    /// Every region that was ever compiled (to map a faulting host pc back).
+    compiled: Vec<Arc<Entry>>,
     compiler: Option<Compiler>,
     slots: ChainSlots,
+    stats: Stats,
+}
+
+/// Translated and compiled code shared by all guest threads of one guest process.
+pub struct CodeCache<F: Frontend> {
+    inner: Mutex<CacheInner<F>>,
+    generation: AtomicU64,
+    layout: Arc<StateLayout>,
+    config: EngineConfig,
+}
+
+impl<F: Frontend> CodeCache<F> {
+    pub fn new(frontend: F, config: EngineConfig) -> Arc<CodeCache<F>> {
+        let layout = frontend.layout();
+        Arc::new(CodeCache {
+            inner: Mutex::new(CacheInner {
+                frontend,
+                map: HashMap::new(),
+                compiled: Vec::new(),
+                compiler: None,
+                slots: ChainSlots::default(),
+                stats: Stats::default(),
+            }),
+            generation: AtomicU64::new(0),
+            layout,
+            config,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CacheInner<F>> {
+        // A panic while holding the lock leaves consistent data (entries are immutable
+        // once published), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Translation counters of the shared cache.
+    pub fn stats(&self) -> Stats {
+        self.lock().stats.clone()
+    }
+
+    fn lookup_or_translate(&self, pc: u64, mode: u32, mem: &mut dyn GuestMemory) -> Result<Arc<Entry>, TranslateError> {
+        let mut g = self.lock();
+        if let Some(e) = g.map.get(&(pc, mode)) {
+            return Ok(e.clone());
+        }
+        let mut fetch = |a: u64, buf: &mut [u8]| mem.read(a, buf);
+        let lifted = g.frontend.translate(pc, &mut fetch)?;
+        if cfg!(debug_assertions) {
+            if let Err(e) = mimic_ir::verify(&lifted.region) {
+                panic!(
+                    "frontend {} produced invalid IR at {pc:#x}: {e}\n{}",
+                    g.frontend.name(),
+                    mimic_ir::print(&lifted.region)
+                );
+            }
+        }
+        let s = &mut g.stats;
+        s.regions_translated += 1;
+        s.guest_insns_translated += lifted.region.guest_insns as u64;
+        s.ir_ops_lifted += lifted.region.op_count() as u64;
+        s.decode_time += lifted.decode_time;
+        s.lift_time += lifted.lift_time;
+        let e = Arc::new(Entry {
+            key: (pc, mode),
+            region: lifted.region,
+            guest_bytes: lifted.guest_bytes,
+            entries: AtomicU32::new(0),
+            compiled: OnceLock::new(),
+            compile_failed: AtomicBool::new(false),
+            valid: AtomicBool::new(true),
+        });
+        g.map.insert((pc, mode), e.clone());
+        Ok(e)
+    }
+
+    fn compile(&self, e: &Arc<Entry>) -> Result<(), EngineError> {
+        let mut g = self.lock();
+        if e.compiled.get().is_some() || e.compile_failed.load(Ordering::Relaxed) || !e.valid.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let g = &mut *g;
+        if g.compiler.is_none() {
+            let code = CodeMemory::new(self.config.code_capacity)
+                .map_err(|err| EngineError::Compile(CompileError::CodeMemory(err)))?;
+            g.compiler = Some(Compiler::new(Arc::new(code), self.config.opt).map_err(EngineError::Compile)?);
+        }
+        let mut region = e.region.clone();
+        if self.config.optimize_ir {
+            let t = Instant::now();
+            passes::optimize(&mut region);
+            g.stats.optimize_time += t.elapsed();
+        }
+        g.stats.ir_ops_optimized += region.op_count() as u64;
+        let exits = interp::direct_exit_indices(&region);
+        let mut targets = vec![0u64; exits.iter().filter(|&&x| x != u32::MAX).count()];
+        for (i, &k) in exits.iter().enumerate() {
+            if let (true, mimic_ir::Imm::Exit { pc, .. }) = (k != u32::MAX, region.insts[i].imm) {
+                targets[k as usize] = pc;
+            }
+        }
+        let refs: Vec<ChainSlotRef> = targets.iter().map(|&pc| g.slots.alloc(pc, e.key.1)).collect();
+        let t = Instant::now();
+        let result = g.compiler.as_mut().expect("compiler").compile(&region, &refs);
+        g.stats.compile_time += t.elapsed();
+        match result {
+            Ok(c) => {
+                g.stats.regions_compiled += 1;
+                g.stats.code_bytes += c.code_size as u64;
+                let _ = e.compiled.set(c);
+                g.compiled.push(e.clone());
+                Ok(())
+            }
+            Err(CompileError::CodeMemory(err)) => Err(EngineError::Compile(CompileError::CodeMemory(err))),
+            Err(_) => {
+                // A region the JIT cannot handle stays in the interpreter tier.
+                g.stats.compile_failures += 1;
+                e.compile_failed.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+        }
+    }
+
+    /// Link chain slot `slot` to its target if the target is compiled.
+    fn try_chain(&self, slot: u32) -> bool {
+        let mut g = self.lock();
+        let g = &mut *g;
+        let info = &g.slots.info[slot as usize];
+        if info.linked_to.is_some() {
+            return false;
+        }
+        let Some(target) = g.map.get(&(info.target_pc, info.mode)).cloned() else { return false };
+        let Some(c) = target.compiled.get() else { return false };
+        g.slots.set(slot as usize, c.entry as u64);
+        g.slots.info[slot as usize].linked_to = Some(target);
+        g.stats.chains_linked += 1;
+        true
+    }
+
+    fn guest_pc_at(&self, host_pc: usize) -> Option<u64> {
+        self.lock().compiled.iter().filter_map(|e| e.compiled.get()).find_map(|c| c.guest_pc_at(host_pc))
+    }
+
+    /// Drop every region decoded from guest bytes overlapping `range` (self-modifying
+    /// code, munmap, code loaded over old code). Chain slots into them are unlinked at
+    /// once; every engine drops its lookup table and private map when it next enters
+    /// the dispatcher. Returns how many regions were dropped.
+    pub fn invalidate(&self, range: Range<u64>) -> usize {
+        let mut g = self.lock();
+        let g = &mut *g;
+        g.stats.invalidations += 1;
+        let dropped: Vec<(u64, u32)> = g
+            .map
+            .iter()
+            .filter(|(_, e)| e.guest_bytes.start < range.end && range.start < e.guest_bytes.end)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in &dropped {
+            if let Some(e) = g.map.remove(k) {
+                e.valid.store(false, Ordering::Release);
+            }
+        }
+        if !dropped.is_empty() {
+            for sid in 0..g.slots.info.len() {
+                let stale = g.slots.info[sid].linked_to.as_ref().is_some_and(|t| !t.valid.load(Ordering::Acquire));
+                if stale {
+                    g.slots.info[sid].linked_to = None;
+                    g.slots.set(sid, 0);
+                }
+            }
+            // Host code of dropped regions stays in code memory (a thread may still be
+            // running it until its next dispatcher entry).
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        g.stats.regions_invalidated += dropped.len() as u64;
+        dropped.len()
+    }
+}
+
+const LOOKUP_ENTRIES: usize = 4096;
+
+/// The engine of one guest thread: dispatch loop, lookup table and exit request over a
+/// shared [`CodeCache`].
+pub struct Engine<F: Frontend> {
+    cache: Arc<CodeCache<F>>,
+    layout: Arc<StateLayout>,
+    seen: HashMap<(u64, u32), Arc<Entry>>,
+    generation: u64,
     lookup: Box<[LookupEntry]>,
     ctx: Box<JitCtx>,
     control: RunControl,
@@ -150,24 +339,28 @@ pub struct Engine<F: Frontend> {
     mode: u32,
 }
 
-const LOOKUP_ENTRIES: usize = 4096;
+// SAFETY: the raw pointers inside `ctx` point into this engine's own lookup table,
+// which moves with it; chain slots and code are shared data designed for
+// cross-thread reads.
+unsafe impl<F: Frontend + Send> Send for Engine<F> {}
 
 impl<F: Frontend> Engine<F> {
-    /// A new engine. Installs the process-wide handler that turns host faults in
-    /// generated code into precise guest faults.
+    /// A new engine with its own code cache. Installs the process-wide handler that
+    /// turns host faults in generated code into precise guest faults.
     pub fn new(frontend: F, config: EngineConfig) -> Engine<F> {
+        Engine::with_cache(CodeCache::new(frontend, config))
+    }
+
+    /// An engine for another guest thread sharing `cache`.
+    pub fn with_cache(cache: Arc<CodeCache<F>>) -> Engine<F> {
         mimic_backend::cranelift::entry::install_fault_handler();
-        let layout = frontend.layout();
         let lookup = vec![LookupEntry::default(); LOOKUP_ENTRIES].into_boxed_slice();
         let ctx = Box::new(JitCtx::new(&lookup));
         Engine {
-            frontend,
-            layout,
-            config,
-            cache: HashMap::new(),
-            regions: Vec::new(),
-            compiler: None,
-            slots: ChainSlots::default(),
+            layout: cache.layout.clone(),
+            generation: cache.generation.load(Ordering::Acquire),
+            cache,
+            seen: HashMap::new(),
             lookup,
             ctx,
             control: RunControl::default(),
@@ -176,27 +369,42 @@ impl<F: Frontend> Engine<F> {
         }
     }
 
+    pub fn cache(&self) -> &Arc<CodeCache<F>> {
+        &self.cache
+    }
     pub fn layout(&self) -> &Arc<StateLayout> {
         &self.layout
     }
-    pub fn frontend(&self) -> &F {
-        &self.frontend
-    }
-    /// Counters so far (including those kept by compiled code).
+    /// This thread's dispatch counters merged with the shared translation counters.
     pub fn stats(&self) -> Stats {
+        let shared = self.cache.stats();
         let mut s = self.stats.clone();
+        s.regions_translated = shared.regions_translated;
+        s.guest_insns_translated = shared.guest_insns_translated;
+        s.ir_ops_lifted = shared.ir_ops_lifted;
+        s.ir_ops_optimized = shared.ir_ops_optimized;
+        s.regions_compiled = shared.regions_compiled;
+        s.compile_failures = shared.compile_failures;
+        s.code_bytes = shared.code_bytes;
+        s.decode_time = shared.decode_time;
+        s.lift_time = shared.lift_time;
+        s.optimize_time = shared.optimize_time;
+        s.compile_time = shared.compile_time;
+        s.chains_linked = shared.chains_linked;
+        s.invalidations = shared.invalidations;
+        s.regions_invalidated = shared.regions_invalidated;
         s.chain_hits = self.ctx.chain_hits;
         s.lookup_hits = self.ctx.lookup_hits;
         s
     }
     /// Ask running code to return at the next chained exit or loop back edge.
     pub fn request_exit(&self) {
-        self.ctx.exit_request.store(1, std::sync::atomic::Ordering::Relaxed);
-        self.control.exit_request.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.ctx.exit_request.store(1, Ordering::Relaxed);
+        self.control.exit_request.store(true, Ordering::Relaxed);
     }
     pub fn clear_exit_request(&self) {
-        self.ctx.exit_request.store(0, std::sync::atomic::Ordering::Relaxed);
-        self.control.exit_request.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.ctx.exit_request.store(0, Ordering::Relaxed);
+        self.control.exit_request.store(false, Ordering::Relaxed);
     }
     /// Select the decode mode (Thumb, 32/64-bit...) that keys the cache.
     pub fn set_mode(&mut self, mode: u32) {
@@ -204,124 +412,32 @@ impl<F: Frontend> Engine<F> {
     }
     /// Whether the region at `pc` is currently compiled (for tests and tracing).
     pub fn is_compiled(&self, pc: u64) -> bool {
-        self.cache.get(&(pc, self.mode)).is_some_and(|&r| self.regions[r].compiled.is_some())
+        self.cache.lock().map.get(&(pc, self.mode)).is_some_and(|e| e.compiled.get().is_some())
     }
-    /// The (optimised, if compiled) IR of the region at `pc`.
-    pub fn region_ir(&self, pc: u64) -> Option<&Region> {
-        self.cache.get(&(pc, self.mode)).map(|&r| &self.regions[r].region)
-    }
-
-    fn translate(&mut self, pc: u64, mem: &mut dyn GuestMemory) -> Result<RegionId, TranslateError> {
-        let mut fetch = |a: u64, buf: &mut [u8]| mem.read(a, buf);
-        let lifted = self.frontend.translate(pc, &mut fetch)?;
-        let s = &mut self.stats;
-        s.regions_translated += 1;
-        s.guest_insns_translated += lifted.region.guest_insns as u64;
-        s.ir_ops_lifted += lifted.region.op_count() as u64;
-        s.decode_time += lifted.decode_time;
-        s.lift_time += lifted.lift_time;
-        if cfg!(debug_assertions) {
-            if let Err(e) = mimic_ir::verify(&lifted.region) {
-                panic!(
-                    "frontend {} produced invalid IR at {pc:#x}: {e}\n{}",
-                    self.frontend.name(),
-                    mimic_ir::print(&lifted.region)
-                );
-            }
-        }
-        let id = self.regions.len();
-        self.regions.push(Entry {
-            key: (pc, self.mode),
-            region: lifted.region,
-            guest_bytes: lifted.guest_bytes,
-            entries: 0,
-            compiled: None,
-            compile_failed: false,
-            valid: true,
-            out_slots: Vec::new(),
-        });
-        self.cache.insert((pc, self.mode), id);
-        Ok(id)
+    /// See [`CodeCache::invalidate`].
+    pub fn invalidate(&mut self, range: Range<u64>) -> usize {
+        let n = self.cache.invalidate(range);
+        self.sync_generation();
+        n
     }
 
-    fn compile(&mut self, id: RegionId) -> Result<(), EngineError> {
-        if self.compiler.is_none() {
-            let code = Arc::new(
-                CodeMemory::new(self.config.code_capacity)
-                    .map_err(|e| EngineError::Compile(CompileError::CodeMemory(e)))?,
-            );
-            self.compiler = Some(Compiler::new(code, self.config.opt).map_err(EngineError::Compile)?);
-        }
-        let e = &mut self.regions[id];
-        if self.config.optimize_ir {
-            let t = Instant::now();
-            passes::optimize(&mut e.region);
-            self.stats.optimize_time += t.elapsed();
-        }
-        self.stats.ir_ops_optimized += e.region.op_count() as u64;
-        let exits = interp::direct_exit_indices(&e.region);
-        let mut targets = vec![0u64; exits.iter().filter(|&&x| x != u32::MAX).count()];
-        for (i, &k) in exits.iter().enumerate() {
-            if k != u32::MAX {
-                if let mimic_ir::Imm::Exit { pc, .. } = e.region.insts[i].imm {
-                    targets[k as usize] = pc;
-                }
-            }
-        }
-        let refs: Vec<ChainSlotRef> = targets.iter().map(|&pc| self.slots.alloc(pc)).collect();
-        let e = &mut self.regions[id];
-        e.out_slots = refs.iter().map(|r| r.id).collect();
-        let t = Instant::now();
-        let result = self.compiler.as_mut().expect("compiler").compile(&e.region, &refs);
-        self.stats.compile_time += t.elapsed();
-        match result {
-            Ok(c) => {
-                self.stats.regions_compiled += 1;
-                self.stats.code_bytes += c.code_size as u64;
-                e.compiled = Some(c);
-                Ok(())
-            }
-            Err(CompileError::CodeMemory(err)) => Err(EngineError::Compile(CompileError::CodeMemory(err))),
-            Err(_) => {
-                // A region the JIT cannot handle stays in the interpreter tier.
-                self.stats.compile_failures += 1;
-                e.compile_failed = true;
-                Ok(())
-            }
+    fn sync_generation(&mut self) {
+        let g = self.cache.generation.load(Ordering::Acquire);
+        if g != self.generation {
+            self.generation = g;
+            self.seen.clear();
+            self.lookup.fill(LookupEntry::default());
         }
     }
 
     fn wants_compile(&self, e: &Entry, mem: &dyn GuestMemory) -> bool {
-        if e.compiled.is_some() || e.compile_failed || !mem.jit_safe() {
+        if e.compiled.get().is_some() || e.compile_failed.load(Ordering::Relaxed) || !mem.jit_safe() {
             return false;
         }
-        match self.config.tier {
+        match self.cache.config.tier {
             Tier::Interp => false,
             Tier::Jit => true,
-            Tier::Auto { threshold } => e.entries >= threshold,
-        }
-    }
-
-    /// Fill the chain slot `slot` if its target is compiled.
-    fn try_chain(&mut self, slot: u32) {
-        let info = &self.slots.info[slot as usize];
-        if info.linked_to.is_some() {
-            return;
-        }
-        if let Some(&target) = self.cache.get(&(info.target_pc, self.mode)) {
-            if let Some(c) = &self.regions[target].compiled {
-                let code = c.entry as u64;
-                self.slots.info[slot as usize].linked_to = Some(target);
-                self.slots.set(slot as usize, code);
-                self.stats.chains_linked += 1;
-            }
-        }
-    }
-
-    fn fill_lookup(&mut self, pc: u64, id: RegionId) {
-        if let Some(c) = &self.regions[id].compiled {
-            let i = lookup_index(pc, self.lookup.len() as u64 - 1);
-            self.lookup[i] = LookupEntry { pc, code: c.entry as u64 };
+            Tier::Auto { threshold } => e.entries.load(Ordering::Relaxed) >= threshold,
         }
     }
 
@@ -330,43 +446,52 @@ impl<F: Frontend> Engine<F> {
         let pc_slot = self.layout.pc;
         loop {
             let pc = state.get(&self.layout, pc_slot) as u64;
-            if self.control.exit_request.load(std::sync::atomic::Ordering::Relaxed) {
+            if self.control.exit_request.load(Ordering::Relaxed) {
                 return Ok(Stop::Interrupted { pc });
             }
-            let id = match self.cache.get(&(pc, self.mode)) {
-                Some(&id) => {
+            self.sync_generation();
+            let e = match self.seen.get(&(pc, self.mode)) {
+                Some(e) => {
                     self.stats.cache_hits += 1;
-                    id
+                    e.clone()
                 }
-                None => match self.translate(pc, mem) {
-                    Ok(id) => id,
+                None => match self.cache.lookup_or_translate(pc, self.mode, mem) {
+                    Ok(e) => {
+                        self.seen.insert((pc, self.mode), e.clone());
+                        e
+                    }
                     Err(TranslateError::Fetch { .. } | TranslateError::NoCode { .. }) => {
                         return Ok(Stop::NoCode { pc })
                     }
                 },
             };
-            self.regions[id].entries = self.regions[id].entries.saturating_add(1);
-            if self.wants_compile(&self.regions[id], mem) {
-                self.compile(id)?;
+            e.entries.fetch_add(1, Ordering::Relaxed);
+            if self.wants_compile(&e, mem) {
+                self.cache.compile(&e)?;
             }
-            if let Some(c) = &self.regions[id].compiled {
-                let entry = c.entry;
+            if let Some(c) = e.compiled.get() {
                 self.stats.jit_entries += 1;
                 let base = mem.host_base();
-                let compiler = self.compiler.as_ref().expect("compiled implies a compiler");
-                // SAFETY: `entry` was produced by this compiler for a region of this
-                // engine's layout; `state` is a buffer of that layout; the memory
-                // declared itself JIT-safe (every access maps at `base + addr`); chain
-                // slots and lookup entries only ever hold code of valid regions of this
-                // compiler (invalidation clears them).
-                let code = unsafe { compiler.enter(entry, state.as_mut_ptr(), base, &mut *self.ctx) };
+                // SAFETY: `c.entry` was produced by the cache's compiler for a region of
+                // this layout and its code memory lives as long as the cache; `state` is
+                // a buffer of that layout; the memory declared itself JIT-safe (every
+                // access maps at `base + addr` or faults at the host, and the fault
+                // handler is installed); chain slots and this engine's lookup table only
+                // hold code of that compiler.
+                let code =
+                    unsafe { mimic_backend::cranelift::enter_code(c.entry, state.as_mut_ptr(), base, &mut *self.ctx) };
                 match JitExit::decode(code) {
-                    Some(JitExit::Jump { slot }) => self.try_chain(slot),
+                    Some(JitExit::Jump { slot }) => {
+                        self.cache.try_chain(slot);
+                    }
                     Some(JitExit::Indirect { .. }) => {
                         self.stats.lookup_misses += 1;
                         let target = state.get(&self.layout, pc_slot) as u64;
-                        if let Some(&tid) = self.cache.get(&(target, self.mode)) {
-                            self.fill_lookup(target, tid);
+                        if let Some(t) = self.seen.get(&(target, self.mode)) {
+                            if let Some(tc) = t.compiled.get() {
+                                let i = lookup_index(target, self.lookup.len() as u64 - 1);
+                                self.lookup[i] = LookupEntry { pc: target, code: tc.entry as u64 };
+                            }
                         }
                     }
                     Some(JitExit::Syscall) => return Ok(Stop::Syscall),
@@ -377,23 +502,15 @@ impl<F: Frontend> Engine<F> {
                         return Ok(Stop::Interrupted { pc: state.get(&self.layout, pc_slot) as u64 })
                     }
                     Some(JitExit::Fault) => {
-                        let host_pc = self.ctx.fault_host_pc as usize;
-                        let guest_pc = self
-                            .regions
-                            .iter()
-                            .filter_map(|r| r.compiled.as_ref())
-                            .find_map(|c| c.guest_pc_at(host_pc))
-                            .unwrap_or(pc);
+                        let guest_pc = self.cache.guest_pc_at(self.ctx.fault_host_pc as usize).unwrap_or(pc);
                         state.set(&self.layout, pc_slot, guest_pc as u128);
                         let flags = self.ctx.fault_flags;
+                        let write = flags & 1 != 0;
                         let fault = if flags & 4 != 0 {
-                            MemFault { addr: 0, write: flags & 1 != 0, kind: FaultKind::OutOfRange }
+                            MemFault { addr: 0, write, kind: FaultKind::OutOfRange }
                         } else {
-                            MemFault {
-                                addr: self.ctx.fault_addr.wrapping_sub(base as u64),
-                                write: flags & 1 != 0,
-                                kind: if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped },
-                            }
+                            let kind = if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped };
+                            MemFault { addr: self.ctx.fault_addr.wrapping_sub(base as u64), write, kind }
                         };
                         return Ok(Stop::Fault { fault, pc: guest_pc });
                     }
@@ -401,13 +518,9 @@ impl<F: Frontend> Engine<F> {
                 }
             } else {
                 self.stats.interp_executions += 1;
-                let exit = interp::run(&self.regions[id].region, state, mem, &self.control);
-                match exit {
+                match interp::run(&e.region, state, mem, &self.control) {
                     Exit::Jump { .. } => {}
-                    Exit::Indirect { pc, .. } => {
-                        self.stats.lookup_misses += 1;
-                        let _ = pc;
-                    }
+                    Exit::Indirect { .. } => self.stats.lookup_misses += 1,
                     Exit::Syscall { .. } => return Ok(Stop::Syscall),
                     Exit::Trap { kind, pc } => return Ok(Stop::Trap { kind, pc }),
                     Exit::Fault { fault, pc } => return Ok(Stop::Fault { fault, pc }),
@@ -415,48 +528,5 @@ impl<F: Frontend> Engine<F> {
                 }
             }
         }
-    }
-
-    /// Drop every region decoded from guest bytes overlapping `range` (self-modifying
-    /// code, munmap, code loaded over old code). Returns how many were dropped.
-    pub fn invalidate(&mut self, range: Range<u64>) -> usize {
-        self.stats.invalidations += 1;
-        let mut dropped = Vec::new();
-        for (id, e) in self.regions.iter_mut().enumerate() {
-            if e.valid && e.guest_bytes.start < range.end && range.start < e.guest_bytes.end {
-                e.valid = false;
-                dropped.push(id);
-            }
-        }
-        for &id in &dropped {
-            let key = self.regions[id].key;
-            if self.cache.get(&key) == Some(&id) {
-                self.cache.remove(&key);
-            }
-            if let Some(c) = self.regions[id].compiled.take() {
-                let code = c.entry as u64;
-                for l in self.lookup.iter_mut() {
-                    if l.code == code {
-                        *l = LookupEntry::default();
-                    }
-                }
-            }
-            // Release the dropped region's IR; its host code stays in code memory
-            // (reclaimed by a later full flush).
-            self.regions[id].region.blocks.clear();
-            self.regions[id].region.insts.clear();
-        }
-        if !dropped.is_empty() {
-            for sid in 0..self.slots.info.len() {
-                if let Some(t) = self.slots.info[sid].linked_to {
-                    if !self.regions[t].valid {
-                        self.slots.info[sid].linked_to = None;
-                        self.slots.set(sid, 0);
-                    }
-                }
-            }
-        }
-        self.stats.regions_invalidated += dropped.len() as u64;
-        dropped.len()
     }
 }

@@ -6,6 +6,6 @@ pub mod irprog;
 pub mod memory;
 pub mod stats;
 
-pub use engine::{Engine, EngineConfig, EngineError, Stop, Tier};
+pub use engine::{CodeCache, Engine, EngineConfig, EngineError, Stop, Tier};
 pub use memory::{FlatGuestMem, GuestMemory};
 pub use stats::Stats;

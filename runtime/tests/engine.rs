@@ -24,7 +24,7 @@ fn run(e: &mut Engine<Toy>, mem: &mut dyn mimic_runtime::GuestMemory, pc: u64) -
     let mut st = StateBuf::new(&layout);
     st.set(&layout, layout.pc, pc as u128);
     let stop = e.run(&mut st, mem).unwrap();
-    let regs = std::array::from_fn(|i| st.get(&layout, e.frontend().reg(i)) as u64);
+    let regs = std::array::from_fn(|i| st.get(&layout, layout.expect(&format!("r{i}"))) as u64);
     (stop, regs)
 }
 
@@ -288,4 +288,59 @@ fn guest_faults_are_precise_in_every_tier() {
             assert!(e.stats().regions_compiled >= 1);
         }
     }
+}
+
+#[test]
+fn threads_share_one_code_cache() {
+    use mimic_runtime::CodeCache;
+    let code = sum_program(2000);
+    let (_, want) = model(&mut program(&code), BASE);
+    for tier in [Tier::Jit, Tier::Auto { threshold: 8 }] {
+        let cache = CodeCache::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let cache = cache.clone();
+                let code = code.clone();
+                std::thread::spawn(move || {
+                    let mut e = Engine::with_cache(cache);
+                    let mut mem = program(&code);
+                    let mut results = Vec::new();
+                    for _ in 0..5 {
+                        results.push(run(&mut e, &mut mem, BASE));
+                    }
+                    results
+                })
+            })
+            .collect();
+        for h in handles {
+            for (stop, regs) in h.join().unwrap() {
+                assert_eq!(stop, Stop::Syscall, "{tier:?}");
+                assert_eq!(regs, want, "{tier:?}");
+            }
+        }
+        // Each region was translated once, whichever thread got there first.
+        let mut single = engine(tier);
+        run(&mut single, &mut program(&code), BASE);
+        assert_eq!(cache.stats().regions_translated, single.stats().regions_translated, "{tier:?}");
+    }
+}
+
+#[test]
+fn invalidation_reaches_every_thread_sharing_the_cache() {
+    let code = vec![call(7, 2), sys(), li(3, 5), ret(7)];
+    let mut a = engine(Tier::Jit);
+    let mut b = Engine::with_cache(a.cache().clone());
+    let mut mem_a = program(&code);
+    let mut mem_b = program(&code);
+    for _ in 0..2 {
+        assert_eq!(run(&mut a, &mut mem_a, BASE).1[3], 5);
+        assert_eq!(run(&mut b, &mut mem_b, BASE).1[3], 5);
+    }
+    mem_a.write_bytes(BASE + 8, &li(3, 7)).unwrap();
+    mem_b.write_bytes(BASE + 8, &li(3, 7)).unwrap();
+    assert_eq!(a.invalidate(BASE + 8..BASE + 12), 1);
+    // B never called invalidate itself: its private map and lookup table are dropped
+    // because the cache generation changed.
+    assert_eq!(run(&mut b, &mut mem_b, BASE).1[3], 7);
+    assert_eq!(run(&mut a, &mut mem_a, BASE).1[3], 7);
 }

@@ -434,6 +434,17 @@ impl Compiler {
     }
 }
 
+/// Run compiled code without holding its [`Compiler`] (for engines that share one
+/// compiler behind a lock).
+///
+/// # Safety
+/// As [`Compiler::enter`]; additionally the code memory `entry` lives in must outlive
+/// the call.
+pub unsafe fn enter_code(entry: *const u8, state: *mut u8, mem_base: *mut u8, ctx: *mut JitCtx) -> u64 {
+    // SAFETY: forwarded to the caller's contract.
+    unsafe { entry::enter(entry, state, mem_base, ctx) }
+}
+
 struct Translator<'a, 'b> {
     b: FunctionBuilder<'b>,
     r: &'a Region,
