@@ -12,7 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Debug)]
 pub enum CodeMemError {
     Map(std::io::Error),
-    Full { capacity: usize, wanted: usize },
+    Full {
+        capacity: usize,
+        wanted: usize,
+    },
+    /// Every slot of the fault handler's code-range table is taken.
+    TooMany,
 }
 
 impl fmt::Display for CodeMemError {
@@ -21,6 +26,9 @@ impl fmt::Display for CodeMemError {
             CodeMemError::Map(e) => write!(f, "cannot map code memory: {e}"),
             CodeMemError::Full { capacity, wanted } => {
                 write!(f, "code memory full ({capacity} bytes, {wanted} more wanted)")
+            }
+            CodeMemError::TooMany => {
+                write!(f, "too many live code memories (at most {}); share one code cache", EXEC_RANGES.len())
             }
         }
     }
@@ -39,14 +47,15 @@ pub fn is_jit_code(pc: usize) -> bool {
     })
 }
 
-fn register_range(start: usize, end: usize) {
+fn register_range(start: usize, end: usize) -> bool {
     for (s, e) in EXEC_RANGES.iter() {
         if s.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             // Until `end` is stored the range reads as empty: never a false positive.
             e.store(end, Ordering::Release);
-            return;
+            return true;
         }
     }
+    false
 }
 
 fn unregister_range(start: usize) {
@@ -113,7 +122,14 @@ impl CodeMemory {
         }
         // SAFETY: the mappings keep the file alive; the descriptor is no longer needed.
         unsafe { libc::close(fd) };
-        register_range(rx as usize, rx as usize + capacity);
+        if !register_range(rx as usize, rx as usize + capacity) {
+            // SAFETY: both views were mapped above with this length and are unused.
+            unsafe {
+                libc::munmap(rw, capacity);
+                libc::munmap(rx, capacity);
+            }
+            return Err(CodeMemError::TooMany);
+        }
         Ok(CodeMemory { rw: rw.cast(), rx: rx.cast(), capacity, used: AtomicUsize::new(0) })
     }
 

@@ -133,3 +133,158 @@ block0:
     assert_eq!(ctx.fault_flags & 1, 1, "a write");
     assert_eq!(c.guest_pc_at(ctx.fault_host_pc as usize), Some(0x10c));
 }
+
+fn compile_and_run(text: &str, r1: u64) -> (JitExit, StateBuf, JitCtx, mimic_backend::CompiledRegion, *mut u8) {
+    install_fault_handler();
+    let l = layout();
+    let mut region = parse_region(text, &l).unwrap();
+    verify(&region).unwrap();
+    passes::optimize(&mut region);
+    let code = Arc::new(CodeMemory::new(1 << 20).unwrap());
+    let mut compiler = Compiler::new(code, OptLevel::Speed).unwrap();
+    let slots = Box::leak(Box::new([0u64; 4]));
+    let refs: Vec<ChainSlotRef> = (0..4).map(|i| ChainSlotRef { id: i as u32, addr: &slots[i] }).collect();
+    let c = compiler.compile(&region, &refs).unwrap();
+    let mem = guarded_pages();
+    let base = mem.wrapping_sub(GUEST_BASE as usize);
+    let table = Box::leak(vec![LookupEntry::default(); 16].into_boxed_slice());
+    let mut ctx = JitCtx::new(table);
+    let mut st = StateBuf::new(&l);
+    st.set(&l, l.expect("r1"), r1 as u128);
+    // SAFETY: accesses stay inside the two pages (the second faults and is handled);
+    // the compiler's code memory stays alive (leaked below) while we inspect `c`.
+    let exit = unsafe { compiler.enter(c.entry, st.as_mut_ptr(), base, &mut ctx) };
+    std::mem::forget(compiler);
+    (JitExit::decode(exit).unwrap(), st, ctx, c, mem)
+}
+
+#[test]
+fn a_load_folded_into_a_later_instruction_still_faults_at_its_own_pc() {
+    // The loaded value's only use is an add in the next guest instruction: Cranelift
+    // may fold the load into the add unless the instructions are kept apart.
+    let text = "region @0x100 state=f insns=3 {
+block0:
+  insn 0x100
+  v0:i64 = get_slot r0
+  insn 0x104
+  v1:i64 = get_slot r1
+  v2:i64 = load.u64.le v1
+  set_slot r2, v2
+  insn 0x108
+  v3:i64 = add v2, v0
+  set_slot r2, v3
+  exit_jump 0x200
+}
+";
+    let (exit, _, ctx, c, _) = compile_and_run(text, GUEST_BASE + PAGE as u64);
+    assert_eq!(exit, JitExit::Fault);
+    assert_eq!(c.guest_pc_at(ctx.fault_host_pc as usize), Some(0x104));
+}
+
+#[test]
+fn a_fault_in_a_block_without_insn_belongs_to_the_instruction_it_continues() {
+    // block2 continues insn 0x100 (its only predecessor is block0); block1 is laid out
+    // in between with another instruction.
+    let text = "region @0x100 state=f insns=2 {
+block0:
+  insn 0x100
+  v0:i64 = get_slot r1
+  v1:i64 = iconst 0
+  v2:i1 = icmp ne v0, v1
+  brif v2, block2(), block1()
+block1:
+  insn 0x104
+  exit_jump 0x200
+block2:
+  v3:i64 = load.u64.le v0
+  set_slot r2, v3
+  exit_jump 0x204
+}
+";
+    let l = layout();
+    let region = parse_region(text, &l).unwrap();
+    let mut st = StateBuf::new(&l);
+    st.set(&l, l.expect("r1"), 0xdead_0000);
+    let mut m = FlatMemory { base: GUEST_BASE, data: vec![0; 64] };
+    let want = interp::run(&region, &mut st, &mut m, &RunControl::default());
+    assert!(matches!(want, Exit::Fault { pc: 0x100, .. }), "{want:?}");
+    let (exit, _, ctx, c, _) = compile_and_run(text, GUEST_BASE + PAGE as u64);
+    assert_eq!(exit, JitExit::Fault);
+    assert_eq!(c.guest_pc_at(ctx.fault_host_pc as usize), Some(0x100));
+}
+
+#[test]
+fn a_straddling_16_byte_store_that_faults_writes_nothing() {
+    for (ty, endian) in [("i128", "le"), ("i128", "be"), ("v128", "be"), ("v128", "le")] {
+        let text = format!(
+            "region @0x100 state=f insns=1 {{
+block0:
+  insn 0x100
+  v0:i64 = get_slot r1
+  v1:{ty} = vconst 0x0102030405060708090a0b0c0d0e0f10
+  store.128.{endian} v0, v1
+  exit_jump 0x200
+}}
+"
+        )
+        .replace("vconst", if ty == "i128" { "iconst" } else { "vconst" });
+        let (exit, _, _, _, mem) = compile_and_run(&text, GUEST_BASE + PAGE as u64 - 8);
+        assert_eq!(exit, JitExit::Fault, "{ty} {endian}");
+        // SAFETY: the first page is mapped and readable.
+        let tail = unsafe { std::slice::from_raw_parts(mem.add(PAGE - 8), 8) };
+        assert_eq!(tail, &[0u8; 8], "{ty} {endian}: partial write before the fault");
+    }
+}
+
+#[test]
+fn atomic_read_modify_writes_are_marked_for_write_faults() {
+    let text = "region @0x100 state=f insns=1 {
+block0:
+  insn 0x100
+  v0:i64 = get_slot r1
+  v1:i64 = iconst 5
+  v2:i64 = atomic_rmw.umin.64.be v0, v1
+  set_slot r2, v2
+  exit_jump 0x200
+}
+";
+    let (exit, _, ctx, c, _) = compile_and_run(text, GUEST_BASE + PAGE as u64);
+    assert_eq!(exit, JitExit::Fault);
+    assert_eq!(c.guest_pc_at(ctx.fault_host_pc as usize), Some(0x100));
+    assert!(c.is_atomic_at(ctx.fault_host_pc as usize), "umin's load half must count as a write");
+}
+
+#[test]
+fn blocks_are_compiled_in_dominance_order_not_layout_order() {
+    // block1 uses v9, defined in block2 which dominates it but comes later in layout.
+    let text = "region @0x100 state=f insns=3 {
+block0:
+  insn 0x100
+  jump block2()
+block1:
+  insn 0x104
+  v0:i64 = add v9, v9
+  set_slot r2, v0
+  exit_jump 0x200
+block2:
+  insn 0x108
+  v9:i64 = get_slot r1
+  v1:i64 = iconst 0
+  v2:i1 = icmp ne v9, v1
+  brif v2, block1(), block3()
+block3:
+  exit_jump 0x300
+}
+";
+    let l = layout();
+    let region = parse_region(text, &l).unwrap();
+    verify(&region).unwrap();
+    let mut st = StateBuf::new(&l);
+    st.set(&l, l.expect("r1"), 21);
+    let mut m = FlatMemory { base: GUEST_BASE, data: vec![0; 64] };
+    interp::run(&region, &mut st, &mut m, &RunControl::default());
+    assert_eq!(st.get(&l, l.expect("r2")), 42);
+    let (exit, jst, _, _, _) = compile_and_run(text, 21);
+    assert_eq!(exit, JitExit::Jump { slot: 0 });
+    assert_eq!(jst.bytes(), st.bytes());
+}

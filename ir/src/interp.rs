@@ -668,6 +668,45 @@ pub fn first_insn_pc(region: &Region, b: BlockId) -> Option<u64> {
     }
 }
 
+/// The guest instruction each block starts in, statically: the region entry for
+/// block0, otherwise the guest pc at the end of its forward predecessors when they all
+/// agree. `conflict[b]` is true when predecessors end in different guest instructions
+/// (the verifier then requires `b` to start with `insn`). Back-edge targets start with
+/// `insn`, so only forward edges (to higher-numbered blocks) matter.
+pub fn block_entry_pcs(region: &Region) -> (Vec<Option<u64>>, Vec<bool>) {
+    let n = region.blocks.len();
+    let mut entry: Vec<Option<u64>> = vec![None; n];
+    let mut conflict = vec![false; n];
+    if n > 0 {
+        entry[0] = Some(region.entry_pc);
+    }
+    for b in 0..n {
+        let mut pc = entry[b];
+        for &i in &region.blocks[b].insts {
+            let inst = region.inst(i);
+            if let (Opcode::Insn, Imm::Pc(p)) = (inst.op, inst.imm) {
+                pc = Some(p);
+            }
+        }
+        let Some(&last) = region.blocks[b].insts.last() else { continue };
+        for (t, _) in region.successors(region.inst(last)) {
+            let t = t.0 as usize;
+            if t <= b || t >= n {
+                continue;
+            }
+            match (entry[t], pc) {
+                (None, _) if !conflict[t] => entry[t] = pc,
+                (Some(a), Some(p)) if a != p => {
+                    entry[t] = None;
+                    conflict[t] = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    (entry, conflict)
+}
+
 /// Number each `exit_jump` in block order; indexed by instruction id (u32::MAX otherwise).
 pub fn direct_exit_indices(region: &Region) -> Vec<u32> {
     let mut out = vec![u32::MAX; region.insts.len()];

@@ -9,7 +9,9 @@
 //! - branch targets exist and receive arguments matching their parameters;
 //! - a back edge (a branch to the same or an earlier block) targets a block without
 //!   parameters that starts with `insn`, so execution can always leave a loop there;
-//! - every use is dominated by its definition.
+//! - every use is dominated by its definition;
+//! - a block reached from different guest instructions starts with `insn` (so a fault
+//!   in it has one guest pc, statically known to compiled code).
 
 use crate::ops::*;
 use crate::region::*;
@@ -120,6 +122,13 @@ pub fn verify(r: &Region) -> Result<(), VerifyError> {
         return Err(c.err("the entry block cannot have parameters"));
     }
     let dom = dominators(r);
+    let (_, conflict) = crate::interp::block_entry_pcs(r);
+    for (bi, &c) in conflict.iter().enumerate() {
+        if c && crate::interp::first_insn_pc(r, BlockId(bi as u32)).is_none() {
+            let c = Ctx { r, block: bi as u32, pos: None, op: None };
+            return Err(c.err("block is reached from different guest instructions and must start with `insn`"));
+        }
+    }
     // Position of each instruction's definition: (block, index).
     let mut def_pos = vec![None; r.value_types.len()];
     for (bi, b) in r.blocks.iter().enumerate() {

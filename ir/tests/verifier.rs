@@ -640,3 +640,35 @@ fn other_immediate_rules() {
     r.insts[id.0 as usize].imm = Imm::None;
     rejects(&r, 0, Some(2), "wrong immediate");
 }
+
+#[test]
+fn block_reached_from_different_guest_instructions_must_start_with_insn() {
+    let text = "state t pc=pc {
+  pc: i64
+  x0: i64
+}
+region @0x100 state=t insns=2 {
+block0:
+  insn 0x100
+  v0:i64 = get_slot x0
+  v1:i64 = iconst 0
+  v2:i1 = icmp eq v0, v1
+  brif v2, block1(), block2()
+block1:
+  insn 0x104
+  jump block2()
+block2:
+  v3:i64 = load.u64.le v0
+  set_slot x0, v3
+  exit_jump 0x108
+}
+";
+    let (_, regions) = parse_module(text, &[]).unwrap();
+    let e = verify(&regions[0]).unwrap_err();
+    assert_eq!(e.block, 2);
+    assert!(e.message.contains("reached from different guest instructions"), "{e}");
+    // With its own `insn` the block is fine.
+    let fixed = text.replace("block2:\n  v3", "block2:\n  insn 0x108\n  v3");
+    let (_, regions) = parse_module(&fixed, &[]).unwrap();
+    verify(&regions[0]).unwrap();
+}

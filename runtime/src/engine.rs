@@ -283,8 +283,13 @@ impl<F: Frontend> CodeCache<F> {
         true
     }
 
-    fn guest_pc_at(&self, host_pc: usize) -> Option<u64> {
-        self.lock().compiled.iter().filter_map(|e| e.compiled.get()).find_map(|c| c.guest_pc_at(host_pc))
+    /// Guest pc of the host code at `host_pc`, and whether it is an atomic access.
+    fn fault_site(&self, host_pc: usize) -> Option<(u64, bool)> {
+        self.lock()
+            .compiled
+            .iter()
+            .filter_map(|e| e.compiled.get())
+            .find_map(|c| c.guest_pc_at(host_pc).map(|pc| (pc, c.is_atomic_at(host_pc))))
     }
 
     /// Drop every region decoded from guest bytes overlapping `range` (self-modifying
@@ -408,6 +413,10 @@ impl<F: Frontend> Engine<F> {
     }
     /// Select the decode mode (Thumb, 32/64-bit...) that keys the cache.
     pub fn set_mode(&mut self, mode: u32) {
+        if mode != self.mode {
+            // Lookup entries are keyed by pc only: drop those of the old mode.
+            self.lookup.fill(LookupEntry::default());
+        }
         self.mode = mode;
     }
     /// Whether the region at `pc` is currently compiled (for tests and tracing).
@@ -502,10 +511,15 @@ impl<F: Frontend> Engine<F> {
                         return Ok(Stop::Interrupted { pc: state.get(&self.layout, pc_slot) as u64 })
                     }
                     Some(JitExit::Fault) => {
-                        let guest_pc = self.cache.guest_pc_at(self.ctx.fault_host_pc as usize).unwrap_or(pc);
+                        let (guest_pc, atomic) = self
+                            .cache
+                            .fault_site(self.ctx.fault_host_pc as usize)
+                            .unwrap_or((state.get(&self.layout, pc_slot) as u64, false));
                         state.set(&self.layout, pc_slot, guest_pc as u128);
                         let flags = self.ctx.fault_flags;
-                        let write = flags & 1 != 0;
+                        // An atomic read-modify-write faults as a write, as on hardware
+                        // (the host may have faulted on the load half of its sequence).
+                        let write = flags & 1 != 0 || atomic;
                         let fault = if flags & 4 != 0 {
                             MemFault { addr: 0, write, kind: FaultKind::OutOfRange }
                         } else {

@@ -344,3 +344,53 @@ fn invalidation_reaches_every_thread_sharing_the_cache() {
     assert_eq!(run(&mut b, &mut mem_b, BASE).1[3], 7);
     assert_eq!(run(&mut a, &mut mem_a, BASE).1[3], 7);
 }
+
+#[test]
+fn chained_regions_see_their_own_pc_in_the_pc_slot() {
+    use mimic_runtime::irprog::IrProgram;
+    // Region 0x20 records the pc slot it sees; it is reached through a chained exit
+    // from 0x10 (and loops back 50 times), so the dispatcher does not set the pc.
+    let text = "state p pc=pc {
+  pc: i64
+  seen: i64
+  n: i64
+}
+region @0x10 state=p insns=1 {
+block0:
+  insn 0x10
+  exit_jump 0x20
+}
+region @0x20 state=p insns=1 {
+block0:
+  insn 0x20
+  v0:i64 = get_slot pc
+  v1:i64 = get_slot seen
+  v2:i64 = add v0, v1
+  set_slot seen, v2
+  v3:i64 = get_slot n
+  v4:i64 = iconst 1
+  v5:i64 = add v3, v4
+  set_slot n, v5
+  v6:i64 = iconst 50
+  v7:i1 = icmp ult v5, v6
+  brif v7, block1(), block2()
+block1:
+  exit_jump 0x10
+block2:
+  exit_syscall 0x30
+}
+";
+    for tier in [Tier::Interp, Tier::Jit] {
+        let prog = IrProgram::parse(text).unwrap();
+        let mut e = Engine::new(prog, EngineConfig { tier, ..EngineConfig::default() });
+        let l = e.layout().clone();
+        let mut st = StateBuf::new(&l);
+        st.set(&l, l.pc, 0x10);
+        let mut mem = FlatGuestMem::new(0x1000, 16).trust_accesses();
+        assert_eq!(e.run(&mut st, &mut mem).unwrap(), Stop::Syscall);
+        assert_eq!(st.get(&l, l.expect("seen")), 50 * 0x20, "{tier:?}");
+        if tier == Tier::Jit {
+            assert!(e.stats().chain_hits > 90, "{:?}", e.stats());
+        }
+    }
+}

@@ -69,7 +69,33 @@ unsafe extern "C" {
 
 thread_local! {
     /// The context of the compiled code this thread is running (null outside it).
+    /// Const-initialised without a destructor, so reading it from a signal handler
+    /// is a plain TLS load (mimic is linked statically into its binary).
     static CURRENT: Cell<*mut JitCtx> = const { Cell::new(std::ptr::null_mut()) };
+    /// Whether this thread has its alternate signal stack.
+    static ALT_STACK: Cell<bool> = const { Cell::new(false) };
+}
+
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// Give this thread an alternate signal stack (once), so that a fault caused by a
+/// guest stack overflow in generated code can still be handled. The stack is leaked
+/// with the thread (64 KiB per guest thread).
+fn ensure_alt_stack() {
+    if ALT_STACK.with(|a| a.replace(true)) {
+        return;
+    }
+    // SAFETY: querying the current alternate stack writes only `old`.
+    let mut old: libc::stack_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::sigaltstack(std::ptr::null(), &mut old) };
+    if old.ss_flags & libc::SS_DISABLE == 0 && old.ss_size >= ALT_STACK_SIZE {
+        return; // Rust's runtime (or the embedder) already installed one.
+    }
+    let mem = Box::leak(vec![0u8; ALT_STACK_SIZE].into_boxed_slice());
+    let st = libc::stack_t { ss_sp: mem.as_mut_ptr().cast(), ss_flags: 0, ss_size: ALT_STACK_SIZE };
+    // SAFETY: `st` describes leaked memory that lives as long as the thread.
+    unsafe { libc::sigaltstack(&st, std::ptr::null_mut()) };
 }
 
 /// Run compiled code.
@@ -77,10 +103,17 @@ thread_local! {
 /// # Safety
 /// See [`Compiler::enter`](super::Compiler::enter).
 pub(crate) unsafe fn enter(entry: *const u8, state: *mut u8, mem: *mut u8, ctx: *mut JitCtx) -> u64 {
+    ensure_alt_stack();
     let prev = CURRENT.with(|c| c.replace(ctx));
+    // A helper may re-enter compiled code with the same context: keep the outer
+    // entry's saved stack pointer for a fault after the inner entry returns.
+    // SAFETY: the caller guarantees `ctx` is valid.
+    let saved = unsafe { (*ctx).saved_rsp };
     // SAFETY: forwarded from the caller's contract; the assembly follows the SysV ABI
     // towards Rust and Cranelift's tail convention towards the region.
     let r = unsafe { mimic_jit_enter(entry, state, mem, ctx) };
+    // SAFETY: as above.
+    unsafe { (*ctx).saved_rsp = saved };
     CURRENT.with(|c| c.set(prev));
     r
 }
@@ -128,6 +161,11 @@ fn write_stderr(parts: &[&[u8]]) {
     }
 }
 
+/// The handlers that were installed before ours (Rust's stack-overflow reporter, or
+/// the embedder's), for faults that are not ours.
+static mut OLD_SEGV: Option<libc::sigaction> = None;
+static mut OLD_BUS: Option<libc::sigaction> = None;
+
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
     // SAFETY: the kernel passes valid siginfo and ucontext to SA_SIGINFO handlers.
     if unsafe { recover(info, uctx) } {
@@ -140,10 +178,35 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut l
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(128 + sig) };
     }
-    // Not ours: restore the default action; returning re-executes the faulting
-    // instruction, which then takes it (a core dump, as without mimic's handler).
-    // SAFETY: resetting a signal disposition is async-signal-safe.
-    unsafe { libc::signal(sig, libc::SIG_DFL) };
+    // Not ours: hand it to the previous handler, or take the default action.
+    // SAFETY: OLD_* are written once before our handler is installed and only read here.
+    let old = unsafe {
+        if sig == libc::SIGSEGV {
+            (*std::ptr::addr_of!(OLD_SEGV)).as_ref()
+        } else {
+            (*std::ptr::addr_of!(OLD_BUS)).as_ref()
+        }
+    };
+    match old {
+        Some(o) if o.sa_sigaction != libc::SIG_DFL && o.sa_sigaction != libc::SIG_IGN => {
+            if o.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: the previous handler was installed as an SA_SIGINFO handler.
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { std::mem::transmute(o.sa_sigaction) };
+                f(sig, info, uctx);
+            } else {
+                // SAFETY: the previous handler was installed as a plain handler.
+                let f: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(o.sa_sigaction) };
+                f(sig);
+            }
+        }
+        _ => {
+            // Returning re-executes the faulting instruction, which then takes the
+            // default action (a core dump, as without mimic's handler).
+            // SAFETY: resetting a signal disposition is async-signal-safe.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
 }
 
 /// Install the SIGSEGV/SIGBUS handler that turns faults in generated code into
@@ -152,14 +215,21 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut l
 pub fn install_fault_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // A signal stack so that a guest stack overflow in generated code can be handled.
         for sig in [libc::SIGSEGV, libc::SIGBUS] {
             // SAFETY: a zeroed sigaction is a valid starting point; we install a valid
-            // SA_SIGINFO handler with an empty mask.
+            // SA_SIGINFO handler (on the alternate stack) with an empty mask, after
+            // saving the previous one, which only the handler reads afterwards.
             unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut old);
+                if sig == libc::SIGSEGV {
+                    *std::ptr::addr_of_mut!(OLD_SEGV) = Some(old);
+                } else {
+                    *std::ptr::addr_of_mut!(OLD_BUS) = Some(old);
+                }
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = handler as *const () as usize;
-                sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut sa.sa_mask);
                 libc::sigaction(sig, &sa, std::ptr::null_mut());
             }

@@ -28,7 +28,7 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{binemit::Reloc, Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use mimic_ir::interp::{direct_exit_indices, first_insn_pc};
+use mimic_ir::interp::{block_entry_pcs, direct_exit_indices, first_insn_pc};
 use mimic_ir::*;
 use std::fmt;
 use std::sync::atomic::AtomicU32;
@@ -89,6 +89,9 @@ pub struct LookupEntry {
 pub fn lookup_index(pc: u64, mask: u64) -> usize {
     (((pc >> 2) ^ (pc >> 12)) & mask) as usize
 }
+
+/// Source-location bit marking host code of an atomic read-modify-write.
+const ATOMIC_LOC: u32 = 1 << 31;
 
 const CTX_EXIT_REQUEST: i32 = 0;
 const CTX_LOOKUP: i32 = 8;
@@ -184,6 +187,9 @@ pub struct CompiledRegion {
     pub code_size: usize,
     /// (start offset, end offset, guest pc) of each guest instruction's host code.
     pub srclocs: Vec<(u32, u32, u64)>,
+    /// (start offset, end offset) of host code of atomic read-modify-writes, whose
+    /// faults are writes even when the host instruction that faulted was a load.
+    pub atomic_ranges: Vec<(u32, u32)>,
 }
 
 // SAFETY: `entry` points into immutable, executable code memory that outlives every
@@ -193,6 +199,13 @@ unsafe impl Send for CompiledRegion {}
 unsafe impl Sync for CompiledRegion {}
 
 impl CompiledRegion {
+    /// Whether host address `host_pc` is inside an atomic read-modify-write.
+    pub fn is_atomic_at(&self, host_pc: usize) -> bool {
+        let Some(off) = host_pc.checked_sub(self.entry as usize) else { return false };
+        let off = off as u32;
+        self.atomic_ranges.iter().any(|&(s, e)| off >= s && off < e)
+    }
+
     /// The guest pc whose code contains host address `host_pc`, if it is in this region.
     pub fn guest_pc_at(&self, host_pc: usize) -> Option<u64> {
         let off = host_pc.checked_sub(self.entry as usize)?;
@@ -393,7 +406,7 @@ impl Compiler {
         if let Some(e) = err {
             return Err(CompileError::Unsupported(e));
         }
-        Ok(CompiledRegion { entry, code_size: code.len(), srclocs })
+        Ok(CompiledRegion { entry, code_size: code.len(), srclocs, atomic_ranges: Vec::new() })
     }
 
     /// Compile a verified region. `slots[i]` is the chain slot of the region's i-th
@@ -413,7 +426,12 @@ impl Compiler {
         }
         let mut c = self.finish()?;
         for s in c.srclocs.iter_mut() {
-            s.2 = pcs.get(s.2 as usize - 1).copied().unwrap_or(region.entry_pc);
+            let loc = s.2 as u32;
+            if loc & ATOMIC_LOC != 0 {
+                c.atomic_ranges.push((s.0, s.1));
+            }
+            let idx = (loc & !ATOMIC_LOC) as usize;
+            s.2 = pcs.get(idx.wrapping_sub(1)).copied().unwrap_or(region.entry_pc);
         }
         Ok(c)
     }
@@ -459,6 +477,8 @@ struct Translator<'a, 'b> {
     helper_sig: ir::SigRef,
     exit_index: Vec<u32>,
     guest_pc: u64,
+    cur_loc: u32,
+    insn_may_fault: bool,
     pending_back_edges: Vec<(CBlock, BlockId)>,
 }
 
@@ -503,6 +523,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             helper_sig,
             exit_index: direct_exit_indices(r),
             guest_pc: r.entry_pc,
+            cur_loc: 0,
+            insn_may_fault: false,
             pending_back_edges: Vec::new(),
         }
     }
@@ -511,10 +533,49 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.vals[v.0 as usize].expect("IR value used before definition (run the verifier)")
     }
 
+    /// Blocks in reverse postorder from the entry, so every definition is translated
+    /// before its uses (the IR only requires dominance, not layout order).
+    fn rpo(&self) -> Vec<usize> {
+        let n = self.r.blocks.len();
+        let mut seen = vec![false; n];
+        let mut post = Vec::with_capacity(n);
+        let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+        seen[0] = true;
+        while let Some(&mut (b, ref mut k)) = stack.last_mut() {
+            let succs: Vec<usize> = self.r.blocks[b]
+                .insts
+                .last()
+                .map(|&l| self.r.successors(self.r.inst(l)).iter().map(|(t, _)| t.0 as usize).collect())
+                .unwrap_or_default();
+            if *k < succs.len() {
+                let t = succs[*k];
+                *k += 1;
+                if !seen[t] {
+                    seen[t] = true;
+                    stack.push((t, 0));
+                }
+            } else {
+                post.push(b);
+                stack.pop();
+            }
+        }
+        post.reverse();
+        post
+    }
+
     fn translate(&mut self) -> Result<(), CompileError> {
-        for (bi, blk) in self.r.blocks.iter().enumerate() {
+        let order = self.rpo();
+        let (entry_pcs, _) = block_entry_pcs(self.r);
+        let mut done = vec![false; self.r.blocks.len()];
+        for &bi in &order {
+            done[bi] = true;
+            let blk = &self.r.blocks[bi];
             let cb = self.blocks[bi];
             self.b.switch_to_block(cb);
+            // Faults before the block's first `insn` belong to the instruction the block
+            // continues (the verifier guarantees it is unique).
+            let pc = entry_pcs[bi].unwrap_or(self.r.entry_pc);
+            self.set_guest_insn(pc);
             let params = self.b.block_params(cb).to_vec();
             for (k, &v) in blk.params.iter().enumerate() {
                 self.vals[v.0 as usize] = Some(params[k]);
@@ -523,7 +584,23 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.inst(bi, self.r.inst(id), id)?;
             }
         }
+        // Unreachable blocks: never executed, but Cranelift needs them filled.
+        for (bi, d) in done.iter().enumerate() {
+            if !d {
+                self.b.switch_to_block(self.blocks[bi]);
+                self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+            }
+        }
         Ok(())
+    }
+
+    /// Tag following host code with guest instruction `pc`.
+    fn set_guest_insn(&mut self, pc: u64) {
+        self.guest_pc = pc;
+        self.pcs.push(pc);
+        self.cur_loc = self.pcs.len() as u32;
+        self.b.set_srcloc(SourceLoc::new(self.cur_loc));
+        self.insn_may_fault = false;
     }
 
     fn ret(&mut self, kind: u64, payload: u64) {
@@ -682,8 +759,17 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let (lo, hi) = self.b.ins().isplit(i);
                 let hi = self.b.ins().bswap(hi);
                 let lo = self.b.ins().bswap(lo);
-                self.b.ins().store(f, hi, h, 0);
-                self.b.ins().store(f, lo, h, 8);
+                self.store_halves(h, hi, lo);
+            }
+            _ if m.size == 16 => {
+                // A 16-byte integer store is two host stores.
+                let (lo, hi) = self.b.ins().isplit(x);
+                if be {
+                    let (a, b) = (self.b.ins().bswap(hi), self.b.ins().bswap(lo));
+                    self.store_halves(h, a, b);
+                } else {
+                    self.store_halves(h, lo, hi);
+                }
             }
             Type::F32 | Type::F64 if be => {
                 let it = if ty == Type::F32 { ct::I32 } else { ct::I64 };
@@ -707,6 +793,17 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.b.ins().store(f, x, h, 0);
             }
         }
+    }
+
+    /// Store `first` at `h` and `second` at `h + 8` so that a fault leaves memory
+    /// untouched, as the interpreter does: a locked no-op add probes that the first
+    /// byte is writable, then the high half is stored before the low half.
+    fn store_halves(&mut self, h: ir::Value, first: ir::Value, second: ir::Value) {
+        let f = guest_flags();
+        let zero = self.b.ins().iconst(ct::I8, 0);
+        self.b.ins().atomic_rmw(ct::I8, f, AtomicRmwOp::Add, h, zero);
+        self.b.ins().store(f, second, h, 8);
+        self.b.ins().store(f, first, h, 0);
     }
 
     fn rmw_compute(&mut self, op: RmwOp, old: ir::Value, v: ir::Value) -> ir::Value {
@@ -926,6 +1023,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(req, leave, &[], tail, &[]);
         self.b.switch_to_block(tail);
         self.bump(CTX_CHAIN_HITS);
+        // The next region may read the pc slot: it holds its entry pc, as after a
+        // dispatcher entry.
+        self.store_pc_const(pc);
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
         self.store_pc_const(pc);
@@ -964,6 +1064,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         self.b.ins().brif(go, tail, &[], leave, &[]);
         self.b.switch_to_block(tail);
         self.bump(CTX_LOOKUP_HITS);
+        self.store_pc(pc);
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
         self.store_pc(pc);
@@ -972,6 +1073,9 @@ impl<'a, 'b> Translator<'a, 'b> {
 
     fn inst(&mut self, bi: usize, inst: &Inst, id: InstId) -> Result<(), CompileError> {
         let r = self.r;
+        if matches!(inst.op, Opcode::Load | Opcode::Store | Opcode::AtomicRmw | Opcode::Cas) {
+            self.insn_may_fault = true;
+        }
         let a: Vec<ir::Value> = inst.args.iter().map(|&v| self.v(v)).collect();
         let rty = inst.result.map(|v| r.ty(v));
         let ct_r = rty.map(cl_ty).unwrap_or(ct::I64);
@@ -979,9 +1083,12 @@ impl<'a, 'b> Translator<'a, 'b> {
         let res: Option<ir::Value> = match inst.op {
             Opcode::Insn => {
                 if let Imm::Pc(pc) = inst.imm {
-                    self.guest_pc = pc;
-                    self.pcs.push(pc);
-                    self.b.set_srcloc(SourceLoc::new(self.pcs.len() as u32));
+                    if self.insn_may_fault {
+                        // Keep Cranelift from folding the previous instruction's guest
+                        // load into a later instruction (which would carry this pc).
+                        self.b.ins().sequence_point();
+                    }
+                    self.set_guest_insn(pc);
                 }
                 None
             }
@@ -1158,7 +1265,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             Opcode::GetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
                 let off = r.layout.slot(s).offset as i32;
-                Some(self.b.ins().load(ct_r, trusted(), self.state, off))
+                let v = self.b.ins().load(ct_r, trusted(), self.state, off);
+                // An i1 slot byte is defined by its low bit (as the interpreter reads it).
+                Some(if rty == Some(Type::I1) { self.b.ins().band_imm_u(v, 1) } else { v })
             }
             Opcode::SetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
@@ -1169,7 +1278,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             Opcode::GetElem => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
                 let p = self.elem_addr(s, inst.args[0]);
-                Some(self.b.ins().load(ct_r, trusted(), p, 0))
+                let v = self.b.ins().load(ct_r, trusted(), p, 0);
+                Some(if rty == Some(Type::I1) { self.b.ins().band_imm_u(v, 1) } else { v })
             }
             Opcode::SetElem => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
@@ -1186,7 +1296,12 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.store(m, inst.args[0], inst.args[1]);
                 None
             }
-            Opcode::AtomicRmw | Opcode::Cas => Some(self.atomic(inst)),
+            Opcode::AtomicRmw | Opcode::Cas => {
+                self.b.set_srcloc(SourceLoc::new(self.cur_loc | ATOMIC_LOC));
+                let v = self.atomic(inst);
+                self.b.set_srcloc(SourceLoc::new(self.cur_loc));
+                Some(v)
+            }
             Opcode::Fence => {
                 self.b.ins().fence();
                 None
