@@ -58,8 +58,10 @@ impl std::fmt::Display for HelperError {
 }
 impl std::error::Error for HelperError {}
 
-fn registry() -> &'static RwLock<Vec<HelperInfo>> {
-    static R: OnceLock<RwLock<Vec<HelperInfo>>> = OnceLock::new();
+/// Registered helpers live for the whole process (they are few and registered once),
+/// so lookups hand out `&'static` references without cloning.
+fn registry() -> &'static RwLock<Vec<&'static HelperInfo>> {
+    static R: OnceLock<RwLock<Vec<&'static HelperInfo>>> = OnceLock::new();
     R.get_or_init(|| RwLock::new(Vec::new()))
 }
 
@@ -85,13 +87,13 @@ pub fn register(info: HelperInfo) -> Result<HelperId, HelperError> {
         }
         return Ok(HelperId(i as u32));
     }
-    r.push(info);
+    r.push(Box::leak(Box::new(info)));
     Ok(HelperId(r.len() as u32 - 1))
 }
 
 /// A registered helper's description.
-pub fn info(id: HelperId) -> HelperInfo {
-    registry().read().unwrap_or_else(|e| e.into_inner())[id.0 as usize].clone()
+pub fn info(id: HelperId) -> &'static HelperInfo {
+    registry().read().unwrap_or_else(|e| e.into_inner())[id.0 as usize]
 }
 
 /// Whether `id` names a registered helper.

@@ -541,7 +541,6 @@ pub fn run(region: &Region, state: &mut StateBuf, mem: &mut dyn Memory, ctl: &Ru
     let mut guest_pc = region.entry_pc;
     let mut argbuf: Vec<u128> = Vec::with_capacity(4);
     let mut tybuf: Vec<Type> = Vec::with_capacity(4);
-    let exit_index = direct_exit_indices(region);
     loop {
         let b = region.block(block);
         let mut next: Option<(BlockId, std::ops::Range<usize>, InstId)> = None;
@@ -614,7 +613,7 @@ pub fn run(region: &Region, state: &mut StateBuf, mem: &mut dyn Memory, ctl: &Ru
                 }
                 (Opcode::ExitJump, Imm::Exit { pc, hint, ret }) => {
                     state.set(layout, layout.pc, pc as u128);
-                    let index = exit_index[iid.0 as usize];
+                    let index = direct_exit_index(region, iid);
                     return Exit::Jump { pc, hint, ret, index };
                 }
                 (Opcode::ExitIndirect, Imm::Hint(hint)) => {
@@ -705,6 +704,22 @@ pub fn block_entry_pcs(region: &Region) -> (Vec<Option<u64>>, Vec<bool>) {
         }
     }
     (entry, conflict)
+}
+
+/// The number of `exit_jump` `id` among the region's direct exits in block order.
+pub fn direct_exit_index(region: &Region, id: InstId) -> u32 {
+    let mut n = 0;
+    for b in &region.blocks {
+        for &i in &b.insts {
+            if i == id {
+                return n;
+            }
+            if region.inst(i).op == Opcode::ExitJump {
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 /// Number each `exit_jump` in block order; indexed by instruction id (u32::MAX otherwise).

@@ -75,8 +75,11 @@ pub fn print(r: &Region) -> String {
                 Imm::Rmw(op, m) => format!("{name}.{op}.{} {args}", mem_suffix(&m, false)),
                 Imm::Fence(k) => format!("{name} {k}"),
                 Imm::Helper(h) => {
-                    let hname =
-                        if crate::helpers::exists(h) { crate::helpers::info(h).name } else { format!("#{}", h.0) };
+                    let hname = if crate::helpers::exists(h) {
+                        crate::helpers::info(h).name.clone()
+                    } else {
+                        format!("#{}", h.0)
+                    };
                     format!("{name} @{hname}({args})")
                 }
                 Imm::Jump(t) => format!("{name} block{}({args})", t.0),
