@@ -710,3 +710,50 @@ block0:
     }
     assert_eq!(c.guest_pc_at(c.entry as usize + c.code_size + 1), None);
 }
+
+#[test]
+fn helpers_that_write_state_are_seen_by_later_reads() {
+    unsafe extern "C" fn bump_r0(state: *mut u8, by: u64, _b: u64, _c: u64, _d: u64) -> u64 {
+        // SAFETY: the multi layout's slot at offset 8 is r0 (i64); state is valid.
+        unsafe {
+            let p = state.add(8) as *mut u64;
+            p.write(p.read().wrapping_add(by));
+        }
+        0
+    }
+    let h = helpers::register(HelperInfo {
+        name: "test_bump_r0".into(),
+        func: bump_r0,
+        params: vec![Type::I64],
+        ret: None,
+        effects: HelperEffects::WritesState,
+    })
+    .unwrap();
+    let layout = multi_layout();
+    assert_eq!(layout.slot(layout.expect("r0")).offset, 8);
+    let mut r = Region::new(layout.clone(), 0x100);
+    let mut b = Builder::new(&mut r);
+    b.insn(0x100);
+    let r0 = layout.expect("r0");
+    let before = b.get_slot(r0);
+    let three = b.i64(3);
+    b.call(h, &[three]);
+    let after = b.get_slot(r0);
+    let sum = b.add(before, after);
+    b.set_slot(layout.expect("r1"), sum);
+    b.exit_jump(0x104);
+    let mut optimized = r.clone();
+    passes::optimize(&mut optimized);
+    let mut compiler = compiler();
+    let slot = 0u64;
+    for region in [&r, &optimized] {
+        let c = compiler.compile(region, &[ChainSlotRef { id: 0, addr: &slot }]).unwrap();
+        let mut st = StateBuf::new(&layout);
+        st.set(&layout, r0, 10);
+        let mem = FlatMemory { base: MEM_BASE, data: vec![0; MEM_LEN] };
+        let want = run_interp(region, &st, &mem);
+        assert_eq!(want.state.get(&layout, layout.expect("r1")), 10 + 13);
+        let (got, _, _) = run_jit(&compiler, c.entry, region, &st, &mem);
+        assert_eq!(got.bytes(), want.state.bytes());
+    }
+}

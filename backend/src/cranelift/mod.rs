@@ -27,7 +27,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{binemit::Reloc, Context, FinalizedRelocTarget};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use mimic_ir::interp::{block_entry_pcs, direct_exit_indices, first_insn_pc};
 use mimic_ir::*;
 use std::fmt;
@@ -477,6 +477,8 @@ struct Translator<'a, 'b> {
     helper_sig: ir::SigRef,
     exit_index: Vec<u32>,
     guest_pc: u64,
+    /// Variable, state offset and type of each scalar slot the region accesses.
+    slot_vars: Vec<Option<(Variable, i32, Type)>>,
     cur_loc: u32,
     insn_may_fault: bool,
     pending_back_edges: Vec<(CBlock, BlockId)>,
@@ -506,6 +508,28 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
         }
         b.switch_to_block(entry);
+        // Guest registers the region uses are Cranelift variables, loaded once at entry.
+        // Writes go through to the state buffer at once (so exits, faults and helpers
+        // see the architectural state) but reads never reload: values flow in host
+        // registers across the region's blocks and loops.
+        let mut slot_vars: Vec<Option<(Variable, i32, Type)>> = vec![None; r.layout.slots.len()];
+        for blk in &r.blocks {
+            for &i in &blk.insts {
+                if let (Opcode::GetSlot | Opcode::SetSlot, Imm::Slot(sl)) = (r.inst(i).op, r.inst(i).imm) {
+                    let info = r.layout.slot(sl);
+                    if slot_vars[sl.0 as usize].is_none() {
+                        let var = b.declare_var(cl_ty(info.ty));
+                        slot_vars[sl.0 as usize] = Some((var, info.offset as i32, info.ty));
+                    }
+                }
+            }
+        }
+        for &(var, off, ty) in slot_vars.iter().flatten() {
+            let v = b.ins().load(cl_ty(ty), trusted(), p[0], off);
+            // An i1 slot byte is defined by its low bit (as the interpreter reads it).
+            let v = if ty == Type::I1 { b.ins().band_imm_u(v, 1) } else { v };
+            b.def_var(var, v);
+        }
         b.ins().jump(blocks[0], &[]);
         let tail_sig = b.import_signature(region_sig(CallConv::Tail));
         let helper_sig = b.import_signature(helper_sig());
@@ -523,6 +547,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             helper_sig,
             exit_index: direct_exit_indices(r),
             guest_pc: r.entry_pc,
+            slot_vars,
             cur_loc: 0,
             insn_may_fault: false,
             pending_back_edges: Vec::new(),
@@ -1264,15 +1289,14 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             Opcode::GetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
-                let off = r.layout.slot(s).offset as i32;
-                let v = self.b.ins().load(ct_r, trusted(), self.state, off);
-                // An i1 slot byte is defined by its low bit (as the interpreter reads it).
-                Some(if rty == Some(Type::I1) { self.b.ins().band_imm_u(v, 1) } else { v })
+                let (var, _, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
+                Some(self.b.use_var(var))
             }
             Opcode::SetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
-                let off = r.layout.slot(s).offset as i32;
+                let (var, off, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
                 self.b.ins().store(trusted(), a[0], self.state, off);
+                self.b.def_var(var, a[0]);
                 None
             }
             Opcode::GetElem => {
@@ -1319,6 +1343,14 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let f = self.b.ins().iconst(ct::I64, info.func as usize as i64);
                 let call = self.b.ins().call_indirect(self.helper_sig, f, &args);
                 let out = self.b.inst_results(call)[0];
+                if info.effects == HelperEffects::WritesState {
+                    // The helper may have changed any slot: reload the variables.
+                    for &(var, off, ty) in self.slot_vars.iter().flatten() {
+                        let v = self.b.ins().load(cl_ty(ty), trusted(), self.state, off);
+                        let v = if ty == Type::I1 { self.b.ins().band_imm_u(v, 1) } else { v };
+                        self.b.def_var(var, v);
+                    }
+                }
                 info.ret.map(|t| self.ret_from_abi(out, t))
             }
             Opcode::Jump => {
