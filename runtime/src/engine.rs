@@ -148,10 +148,25 @@ struct CacheInner<F> {
     stats: Stats,
 }
 
+/// Where to raise one engine's exit requests.
+struct Kick {
+    engine: u64,
+    jit: *const AtomicU32,
+    interp: *const AtomicBool,
+}
+
+// SAFETY: the pointers refer to atomics inside boxes owned by a live engine, which
+// unregisters itself (under the same lock) before they are freed.
+unsafe impl Send for Kick {}
+
 /// Translated and compiled code shared by all guest threads of one guest process.
 pub struct CodeCache<F: Frontend> {
     inner: Mutex<CacheInner<F>>,
     generation: AtomicU64,
+    /// Exit-request flags of every live engine (compiled code's and the interpreter's),
+    /// raised on invalidation so running threads drop stale code promptly.
+    kicks: Mutex<Vec<Kick>>,
+    next_engine: AtomicU64,
     layout: Arc<StateLayout>,
     config: EngineConfig,
 }
@@ -169,6 +184,8 @@ impl<F: Frontend> CodeCache<F> {
                 stats: Stats::default(),
             }),
             generation: AtomicU64::new(0),
+            kicks: Mutex::new(Vec::new()),
+            next_engine: AtomicU64::new(0),
             layout,
             config,
         })
@@ -322,6 +339,13 @@ impl<F: Frontend> CodeCache<F> {
             // Host code of dropped regions stays in code memory (a thread may still be
             // running it until its next dispatcher entry).
             self.generation.fetch_add(1, Ordering::AcqRel);
+            for k in self.kicks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                // SAFETY: registered engines are alive (see `Kick`).
+                unsafe {
+                    (*k.jit).store(1, Ordering::Release);
+                    (*k.interp).store(true, Ordering::Release);
+                }
+            }
         }
         g.stats.regions_invalidated += dropped.len() as u64;
         dropped.len()
@@ -333,15 +357,25 @@ const LOOKUP_ENTRIES: usize = 4096;
 /// The engine of one guest thread: dispatch loop, lookup table and exit request over a
 /// shared [`CodeCache`].
 pub struct Engine<F: Frontend> {
+    id: u64,
+    /// Set by [`Engine::request_exit`]; distinguishes the embedder's requests from
+    /// the cache's kicks.
+    user_request: AtomicBool,
     cache: Arc<CodeCache<F>>,
     layout: Arc<StateLayout>,
     seen: HashMap<(u64, u32), Arc<Entry>>,
     generation: u64,
     lookup: Box<[LookupEntry]>,
     ctx: Box<JitCtx>,
-    control: RunControl,
+    control: Box<RunControl>,
     stats: Stats,
     mode: u32,
+}
+
+impl<F: Frontend> Drop for Engine<F> {
+    fn drop(&mut self) {
+        self.cache.kicks.lock().unwrap_or_else(|e| e.into_inner()).retain(|k| k.engine != self.id);
+    }
 }
 
 // SAFETY: the raw pointers inside `ctx` point into this engine's own lookup table,
@@ -361,14 +395,23 @@ impl<F: Frontend> Engine<F> {
         mimic_backend::cranelift::entry::install_fault_handler();
         let lookup = vec![LookupEntry::default(); LOOKUP_ENTRIES].into_boxed_slice();
         let ctx = Box::new(JitCtx::new(&lookup));
+        let control = Box::new(RunControl::default());
+        let id = cache.next_engine.fetch_add(1, Ordering::Relaxed);
+        cache.kicks.lock().unwrap_or_else(|e| e.into_inner()).push(Kick {
+            engine: id,
+            jit: &ctx.exit_request,
+            interp: &control.exit_request,
+        });
         Engine {
+            id,
+            user_request: AtomicBool::new(false),
             layout: cache.layout.clone(),
             generation: cache.generation.load(Ordering::Acquire),
             cache,
             seen: HashMap::new(),
             lookup,
             ctx,
-            control: RunControl::default(),
+            control,
             stats: Stats::default(),
             mode: 0,
         }
@@ -404,12 +447,24 @@ impl<F: Frontend> Engine<F> {
     }
     /// Ask running code to return at the next chained exit or loop back edge.
     pub fn request_exit(&self) {
+        self.user_request.store(true, Ordering::Relaxed);
         self.ctx.exit_request.store(1, Ordering::Relaxed);
         self.control.exit_request.store(true, Ordering::Relaxed);
     }
     pub fn clear_exit_request(&self) {
+        self.user_request.store(false, Ordering::Relaxed);
         self.ctx.exit_request.store(0, Ordering::Relaxed);
         self.control.exit_request.store(false, Ordering::Relaxed);
+    }
+
+    /// An interrupt that was only the cache's kick: clear it and carry on.
+    fn absorb_kick(&self) -> bool {
+        if self.user_request.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.ctx.exit_request.store(0, Ordering::Relaxed);
+        self.control.exit_request.store(false, Ordering::Relaxed);
+        true
     }
     /// Select the decode mode (Thumb, 32/64-bit...) that keys the cache.
     pub fn set_mode(&mut self, mode: u32) {
@@ -455,7 +510,7 @@ impl<F: Frontend> Engine<F> {
         let pc_slot = self.layout.pc;
         loop {
             let pc = state.get(&self.layout, pc_slot) as u64;
-            if self.control.exit_request.load(Ordering::Relaxed) {
+            if self.control.exit_request.load(Ordering::Relaxed) && !self.absorb_kick() {
                 return Ok(Stop::Interrupted { pc });
             }
             self.sync_generation();
@@ -508,7 +563,9 @@ impl<F: Frontend> Engine<F> {
                         return Ok(Stop::Trap { kind, pc: state.get(&self.layout, pc_slot) as u64 })
                     }
                     Some(JitExit::Interrupted) => {
-                        return Ok(Stop::Interrupted { pc: state.get(&self.layout, pc_slot) as u64 })
+                        if !self.absorb_kick() {
+                            return Ok(Stop::Interrupted { pc: state.get(&self.layout, pc_slot) as u64 });
+                        }
                     }
                     Some(JitExit::Fault) => {
                         let (guest_pc, atomic) = self
@@ -538,7 +595,11 @@ impl<F: Frontend> Engine<F> {
                     Exit::Syscall { .. } => return Ok(Stop::Syscall),
                     Exit::Trap { kind, pc } => return Ok(Stop::Trap { kind, pc }),
                     Exit::Fault { fault, pc } => return Ok(Stop::Fault { fault, pc }),
-                    Exit::Interrupted { pc } => return Ok(Stop::Interrupted { pc }),
+                    Exit::Interrupted { pc } => {
+                        if !self.absorb_kick() {
+                            return Ok(Stop::Interrupted { pc });
+                        }
+                    }
                 }
             }
         }

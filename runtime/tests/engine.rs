@@ -394,3 +394,86 @@ block2:
         }
     }
 }
+
+/// Guest memory shared by two guest threads (a plain host buffer).
+#[derive(Clone)]
+struct SharedMem {
+    buf: Arc<Vec<std::cell::UnsafeCell<u8>>>,
+}
+// SAFETY: test-only; the guest threads here touch disjoint bytes or synchronise
+// through the engine (the writer finishes before it invalidates).
+unsafe impl Send for SharedMem {}
+
+impl SharedMem {
+    fn new(code: &[[u8; 4]]) -> SharedMem {
+        let m = SharedMem { buf: Arc::new((0..4096).map(|_| std::cell::UnsafeCell::new(0)).collect()) };
+        for (i, w) in code.iter().enumerate() {
+            mimic_ir::Memory::write(&mut m.clone(), BASE + 4 * i as u64, w).unwrap();
+        }
+        m
+    }
+    fn ptr(&self) -> *mut u8 {
+        self.buf[0].get()
+    }
+}
+
+impl mimic_ir::Memory for SharedMem {
+    fn read(&mut self, addr: u64, out: &mut [u8]) -> Result<(), mimic_ir::MemFault> {
+        let off = addr.checked_sub(BASE).filter(|o| o + out.len() as u64 <= 4096).ok_or(mimic_ir::MemFault {
+            addr,
+            write: false,
+            kind: mimic_ir::FaultKind::Unmapped,
+        })?;
+        // SAFETY: in bounds of the shared buffer.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr().add(off as usize), out.as_mut_ptr(), out.len()) };
+        Ok(())
+    }
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), mimic_ir::MemFault> {
+        let off = addr.checked_sub(BASE).filter(|o| o + data.len() as u64 <= 4096).ok_or(mimic_ir::MemFault {
+            addr,
+            write: true,
+            kind: mimic_ir::FaultKind::Unmapped,
+        })?;
+        // SAFETY: in bounds of the shared buffer.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr().add(off as usize), data.len()) };
+        Ok(())
+    }
+}
+
+impl mimic_runtime::GuestMemory for SharedMem {
+    fn host_base(&mut self) -> *mut u8 {
+        self.ptr().wrapping_sub(BASE as usize)
+    }
+    fn jit_safe(&self) -> bool {
+        true
+    }
+}
+
+use std::sync::Arc;
+
+#[test]
+fn invalidation_kicks_a_thread_spinning_in_a_compiled_loop() {
+    for tier in [Tier::Jit, Tier::Interp] {
+        // Thread B spins in `loop: li r1, 1; bnz r1, loop` forever: one region with an
+        // in-region loop, so no chain slot is involved and only the kick can stop it.
+        let mem = SharedMem::new(&[li(1, 1), bnz(1, -1)]);
+        let a = engine(tier);
+        let cache = a.cache().clone();
+        let mut bmem = mem.clone();
+        let b = std::thread::spawn(move || {
+            let mut e = Engine::with_cache(cache);
+            run(&mut e, &mut bmem, BASE).0
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Thread A rewrites the branch into `sys` and invalidates it.
+        let mut amem = mem.clone();
+        mimic_ir::Memory::write(&mut amem, BASE + 4, &sys()).unwrap();
+        assert_eq!(a.cache().invalidate(BASE + 4..BASE + 8), 1);
+        let start = std::time::Instant::now();
+        while !b.is_finished() {
+            assert!(start.elapsed().as_secs() < 10, "{tier:?}: thread B never left the stale loop");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(b.join().unwrap(), Stop::Syscall, "{tier:?}");
+    }
+}
