@@ -398,22 +398,20 @@ block2:
 /// Guest memory shared by two guest threads (a plain host buffer).
 #[derive(Clone)]
 struct SharedMem {
-    buf: Arc<Vec<std::cell::UnsafeCell<u8>>>,
+    buf: Arc<Vec<std::sync::atomic::AtomicU8>>,
 }
-// SAFETY: test-only; the guest threads here touch disjoint bytes or synchronise
-// through the engine (the writer finishes before it invalidates).
-unsafe impl Send for SharedMem {}
 
 impl SharedMem {
     fn new(code: &[[u8; 4]]) -> SharedMem {
-        let m = SharedMem { buf: Arc::new((0..4096).map(|_| std::cell::UnsafeCell::new(0)).collect()) };
+        let m = SharedMem { buf: Arc::new((0..4096).map(|_| std::sync::atomic::AtomicU8::new(0)).collect()) };
         for (i, w) in code.iter().enumerate() {
             mimic_ir::Memory::write(&mut m.clone(), BASE + 4 * i as u64, w).unwrap();
         }
         m
     }
+    /// The buffer as plain bytes (AtomicU8 has u8's layout and allows shared writes).
     fn ptr(&self) -> *mut u8 {
-        self.buf[0].get()
+        self.buf.as_ptr() as *mut u8
     }
 }
 
