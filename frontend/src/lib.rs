@@ -4,6 +4,7 @@
 //! [`toy`] is a deliberately tiny test ISA used to exercise the engine (chaining,
 //! indirect lookup, invalidation, tiering) without a real ISA's bulk.
 
+pub mod aarch64;
 pub mod toy;
 
 use mimic_ir::{MemFault, Region, StateLayout};

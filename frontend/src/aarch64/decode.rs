@@ -6,7 +6,9 @@
 //! must be contiguous (case matters, so `N` and `n` are different fields). [`Decoder::new`]
 //! compiles a table once into `(mask, value)` pairs plus field positions, and
 //! [`Decoder::decode`] returns the *first* pattern in table order whose
-//! `word & mask == value`. Where patterns overlap, the earlier one shadows part of the later
+//! `word & mask == value`. To avoid scanning the whole table per word, the decoder keeps,
+//! for each value of the top [`KEY_BITS`] bits, the table-ordered list of patterns that can
+//! match such a word; first-match semantics are unchanged. Where patterns overlap, the earlier one shadows part of the later
 //! one; the table in `table.rs` documents every such overlap, and a unit test proves that
 //! no pattern is fully shadowed.
 
@@ -124,22 +126,51 @@ impl Fields<'_> {
     }
 }
 
+/// How many of the top bits of a word select its bucket of candidate patterns.
+pub const KEY_BITS: u32 = 10;
+
 /// A compiled decode table.
 pub struct Decoder {
     pub compiled: Vec<Compiled>,
+    /// For each key (the word's top [`KEY_BITS`] bits), the indexes in table order of the
+    /// patterns whose fixed bits there agree with the key.
+    buckets: Vec<Vec<u16>>,
 }
 
 impl Decoder {
     pub fn new(table: &'static [Pattern]) -> Result<Decoder, String> {
-        Ok(Decoder { compiled: table.iter().map(Compiled::new).collect::<Result<_, _>>()? })
+        let compiled: Vec<Compiled> = table.iter().map(Compiled::new).collect::<Result<_, _>>()?;
+        let shift = 32 - KEY_BITS;
+        let buckets = (0..1u32 << KEY_BITS)
+            .map(|key| {
+                let probe = key << shift;
+                let top = !0u32 << shift;
+                (0..compiled.len())
+                    .filter(|&i| (probe ^ compiled[i].value) & compiled[i].mask & top == 0)
+                    .map(|i| i as u16)
+                    .collect()
+            })
+            .collect();
+        Ok(Decoder { compiled, buckets })
     }
     /// The first pattern (in table order) that matches `word`, with its fields.
     pub fn decode(&self, word: u32) -> Option<Fields<'_>> {
-        self.compiled.iter().find(|c| c.matches(word)).map(|compiled| Fields { word, compiled })
+        let bucket = &self.buckets[(word >> (32 - KEY_BITS)) as usize];
+        bucket
+            .iter()
+            .map(|&i| &self.compiled[i as usize])
+            .find(|c| c.matches(word))
+            .map(|compiled| Fields { word, compiled })
     }
-    /// Index in table order of the pattern that decodes `word`.
+    /// Index in table order of the pattern that decodes `word`, by a plain scan of the
+    /// whole table (the reference the buckets are tested against).
     pub fn index_of(&self, word: u32) -> Option<usize> {
         self.compiled.iter().position(|c| c.matches(word))
+    }
+    /// Index of the pattern [`Decoder::decode`] picks.
+    pub fn decode_index(&self, word: u32) -> Option<usize> {
+        let f = self.decode(word)?;
+        Some(self.compiled.iter().position(|c| std::ptr::eq(c, f.compiled)).expect("from this table"))
     }
 }
 
