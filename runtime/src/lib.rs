@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod irprog;
+pub mod linux;
 pub mod memory;
 pub mod stats;
 
