@@ -207,7 +207,7 @@ impl<F: Frontend> CodeCache<F> {
         if let Some(e) = g.map.get(&(pc, mode)) {
             return Ok(e.clone());
         }
-        let mut fetch = |a: u64, buf: &mut [u8]| mem.read(a, buf);
+        let mut fetch = |a: u64, buf: &mut [u8]| mem.fetch(a, buf);
         let lifted = g.frontend.translate(pc, &mut fetch)?;
         if cfg!(debug_assertions) {
             if let Err(e) = mimic_ir::verify(&lifted.region) {
@@ -237,7 +237,7 @@ impl<F: Frontend> CodeCache<F> {
         Ok(e)
     }
 
-    fn compile(&self, e: &Arc<Entry>) -> Result<(), EngineError> {
+    fn compile(&self, e: &Arc<Entry>, addr_bits: Option<u8>) -> Result<(), EngineError> {
         let mut g = self.lock();
         if e.compiled.get().is_some() || e.compile_failed.load(Ordering::Relaxed) || !e.valid.load(Ordering::Acquire) {
             return Ok(());
@@ -264,7 +264,9 @@ impl<F: Frontend> CodeCache<F> {
         }
         let refs: Vec<ChainSlotRef> = targets.iter().map(|&pc| g.slots.alloc(pc, e.key.1)).collect();
         let t = Instant::now();
-        let result = g.compiler.as_mut().expect("compiler").compile(&region, &refs);
+        let compiler = g.compiler.as_mut().expect("compiler");
+        compiler.set_addr_bits(addr_bits);
+        let result = compiler.compile(&region, &refs);
         g.stats.compile_time += t.elapsed();
         match result {
             Ok(c) => {
@@ -531,7 +533,7 @@ impl<F: Frontend> Engine<F> {
             };
             e.entries.fetch_add(1, Ordering::Relaxed);
             if self.wants_compile(&e, mem) {
-                self.cache.compile(&e)?;
+                self.cache.compile(&e, mem.addr_bits())?;
             }
             if let Some(c) = e.compiled.get() {
                 self.stats.jit_entries += 1;
@@ -580,8 +582,9 @@ impl<F: Frontend> Engine<F> {
                         let fault = if flags & 4 != 0 {
                             MemFault { addr: 0, write, kind: FaultKind::OutOfRange }
                         } else {
-                            let kind = if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped };
-                            MemFault { addr: self.ctx.fault_addr.wrapping_sub(base as u64), write, kind }
+                            let addr = self.ctx.fault_addr.wrapping_sub(base as u64);
+                            let host_kind = if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped };
+                            MemFault { addr, write, kind: mem.fault_kind(addr).unwrap_or(host_kind) }
                         };
                         return Ok(Stop::Fault { fault, pc: guest_pc });
                     }

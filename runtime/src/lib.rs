@@ -6,6 +6,7 @@ pub mod irprog;
 pub mod linux;
 pub mod memory;
 pub mod stats;
+pub mod usermem;
 
 pub use engine::{CodeCache, Engine, EngineConfig, EngineError, Stop, Tier};
 pub use memory::{FlatGuestMem, GuestMemory};

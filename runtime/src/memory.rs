@@ -11,6 +11,21 @@ pub trait GuestMemory: Memory {
     /// is not permitted must fault at the host (`host_base() + addr` unmapped or
     /// protected), so that the fault handler can turn it into a precise guest fault.
     fn jit_safe(&self) -> bool;
+    /// The guest address space is `[0, 1 << bits)`: compiled code checks accesses
+    /// against it (addresses beyond would land outside the host reservation).
+    fn addr_bits(&self) -> Option<u8> {
+        None
+    }
+    /// What a guest access to `addr` that faulted in compiled code ran into, when the
+    /// memory knows better than the host (which sees reserved-but-unmapped guest pages
+    /// as protected). `None` keeps the host's classification.
+    fn fault_kind(&self, _addr: u64) -> Option<FaultKind> {
+        None
+    }
+    /// Read guest code for translation (checks execute permission where modelled).
+    fn fetch(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+        self.read(addr, buf)
+    }
 }
 
 /// One contiguous block of guest memory at `base`, backed by a host buffer.

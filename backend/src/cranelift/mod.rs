@@ -98,6 +98,9 @@ const CTX_LOOKUP: i32 = 8;
 const CTX_LOOKUP_MASK: i32 = 16;
 const CTX_CHAIN_HITS: i32 = 24;
 const CTX_LOOKUP_HITS: i32 = 32;
+const CTX_FAULT_ADDR: i32 = 48;
+const CTX_FAULT_HOST_PC: i32 = 56;
+const CTX_FAULT_FLAGS: i32 = 64;
 
 /// Exit codes returned by compiled code: `kind << 32 | payload`.
 pub mod exit_code {
@@ -223,6 +226,7 @@ pub struct Compiler {
     ctx: Context,
     fctx: FunctionBuilderContext,
     code: Arc<CodeMemory>,
+    addr_bits: Option<u8>,
 }
 
 fn region_sig(cc: CallConv) -> Signature {
@@ -361,7 +365,14 @@ impl Compiler {
             .map_err(|e| CompileError::Setup(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| CompileError::Setup(e.to_string()))?;
-        Ok(Compiler { ctx: Context::new(), fctx: FunctionBuilderContext::new(), isa, code })
+        Ok(Compiler { ctx: Context::new(), fctx: FunctionBuilderContext::new(), isa, code, addr_bits: None })
+    }
+
+    /// Guest addresses at or above `1 << bits` fault without touching host memory
+    /// (a guest address space smaller than 64 bits: one shift and a branch per access).
+    /// `None` trusts every address to land in memory that faults at the host.
+    pub fn set_addr_bits(&mut self, bits: Option<u8>) {
+        self.addr_bits = bits;
     }
 
     pub fn code_memory(&self) -> &Arc<CodeMemory> {
@@ -420,6 +431,7 @@ impl Compiler {
         {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let mut t = Translator::new(b, region, slots, &mut pcs);
+            t.addr_bits = self.addr_bits;
             t.translate()?;
             t.b.seal_all_blocks();
             t.b.finalize(self.isa.frontend_config());
@@ -477,6 +489,9 @@ struct Translator<'a, 'b> {
     helper_sig: ir::SigRef,
     exit_index: Vec<u32>,
     guest_pc: u64,
+    addr_bits: Option<u8>,
+    /// Whether the memory op being translated writes (for bound-check faults).
+    access_is_write: bool,
     /// Variable, state offset and type of each scalar slot the region accesses.
     slot_vars: Vec<Option<(Variable, i32, Type)>>,
     cur_loc: u32,
@@ -547,6 +562,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             helper_sig,
             exit_index: direct_exit_indices(r),
             guest_pc: r.entry_pc,
+            addr_bits: None,
+            access_is_write: false,
             slot_vars,
             cur_loc: 0,
             insn_may_fault: false,
@@ -701,8 +718,27 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
+    /// Host address of a guest access, after the address-space bound check if any.
     fn host_addr(&mut self, addr: Value) -> ir::Value {
         let a = self.v(addr);
+        if let Some(bits) = self.addr_bits {
+            let hi = self.b.ins().ushr_imm_u(a, bits as i64);
+            let bad = self.b.create_block();
+            let ok = self.b.create_block();
+            self.b.ins().brif(hi, bad, &[], ok, &[]);
+            self.b.switch_to_block(bad);
+            // Report it like a host fault on an unmapped page: the engine subtracts
+            // mem_base from fault_addr and, with no host pc, takes the pc slot.
+            let host = self.b.ins().iadd(self.mem, a);
+            self.b.ins().store(trusted(), host, self.ctx, CTX_FAULT_ADDR);
+            let zero = self.b.ins().iconst(ct::I64, 0);
+            self.b.ins().store(trusted(), zero, self.ctx, CTX_FAULT_HOST_PC);
+            let flags = self.b.ins().iconst(ct::I64, self.access_is_write as i64);
+            self.b.ins().store(trusted(), flags, self.ctx, CTX_FAULT_FLAGS);
+            self.store_pc_const(self.guest_pc);
+            self.ret(exit_code::FAULT, 0);
+            self.b.switch_to_block(ok);
+        }
         self.b.ins().iadd(self.mem, a)
     }
 
@@ -1100,6 +1136,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         let r = self.r;
         if matches!(inst.op, Opcode::Load | Opcode::Store | Opcode::AtomicRmw | Opcode::Cas) {
             self.insn_may_fault = true;
+            self.access_is_write = inst.op != Opcode::Load;
         }
         let a: Vec<ir::Value> = inst.args.iter().map(|&v| self.v(v)).collect();
         let rty = inst.result.map(|v| r.ty(v));
@@ -1410,4 +1447,7 @@ const _: () = {
     assert!(std::mem::offset_of!(JitCtx, chain_hits) == CTX_CHAIN_HITS as usize);
     assert!(std::mem::offset_of!(JitCtx, lookup_hits) == CTX_LOOKUP_HITS as usize);
     assert!(std::mem::offset_of!(JitCtx, saved_rsp) == 40);
+    assert!(std::mem::offset_of!(JitCtx, fault_addr) == CTX_FAULT_ADDR as usize);
+    assert!(std::mem::offset_of!(JitCtx, fault_host_pc) == CTX_FAULT_HOST_PC as usize);
+    assert!(std::mem::offset_of!(JitCtx, fault_flags) == CTX_FAULT_FLAGS as usize);
 };

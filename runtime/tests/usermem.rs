@@ -1,0 +1,136 @@
+//! User-mode guest memory: Linux mapping semantics, and identical guest faults in the
+//! interpreter and in compiled code (host protections mirror guest protections).
+
+use mimic_frontend::toy::{asm::*, Toy};
+use mimic_ir::{FaultKind, MemFault, Memory, StateBuf};
+use mimic_runtime::usermem::{MemError, Placement, Prot, UserMemory, PAGE};
+use mimic_runtime::{Engine, EngineConfig, Stop, Tier};
+
+#[test]
+fn mapping_follows_linux_semantics() {
+    let mut m = UserMemory::new(32).unwrap();
+    let a = m.map(Placement::Hint(0), 3 * PAGE, Prot::RW).unwrap();
+    let b = m.map(Placement::Hint(0), PAGE, Prot::RW).unwrap();
+    assert_eq!(a % PAGE, 0);
+    assert!(b + PAGE <= a || a + 3 * PAGE <= b, "kernel-chosen mappings overlap");
+    assert!(b < a, "kernel-chosen mappings grow down");
+    // A hint that is free is honoured.
+    assert_eq!(m.map(Placement::Hint(0x4000_0000), PAGE, Prot::R).unwrap(), 0x4000_0000);
+    // Fixed replaces, NoReplace refuses.
+    assert_eq!(m.map(Placement::FixedNoReplace(a), PAGE, Prot::RW), Err(MemError::Exists));
+    m.write(a + 8, &[1, 2, 3]).unwrap();
+    assert_eq!(m.map(Placement::Fixed(a), PAGE, Prot::RW).unwrap(), a);
+    let mut buf = [9u8; 3];
+    m.read(a + 8, &mut buf).unwrap();
+    assert_eq!(buf, [0, 0, 0], "a fixed mapping gives fresh zero pages");
+    // Errors.
+    assert_eq!(m.map(Placement::Fixed(a + 1), PAGE, Prot::RW), Err(MemError::Invalid));
+    assert_eq!(m.map(Placement::Hint(0), 0, Prot::RW), Err(MemError::Invalid));
+    assert_eq!(m.map(Placement::Fixed(1 << 32), PAGE, Prot::RW), Err(MemError::NoMemory));
+    assert_eq!(m.map(Placement::Fixed(0), PAGE, Prot::RW), Err(MemError::NoMemory));
+    assert_eq!(MemError::Exists.errno(), libc::EEXIST);
+    // mprotect over a hole fails; munmap over a hole does not.
+    assert_eq!(m.protect(a, 4 * PAGE + PAGE * 100, Prot::R), Err(MemError::NoMemory));
+    m.protect(a + PAGE, PAGE, Prot::R).unwrap();
+    assert_eq!(
+        m.write(a + PAGE + 4, &[1]),
+        Err(MemFault { addr: a + PAGE + 4, write: true, kind: FaultKind::Protection })
+    );
+    m.write(a + 2 * PAGE, &[1]).unwrap();
+    m.unmap(a + 2 * PAGE, 100 * PAGE).unwrap();
+    assert_eq!(
+        m.read(a + 2 * PAGE, &mut buf),
+        Err(MemFault { addr: a + 2 * PAGE, write: false, kind: FaultKind::Unmapped })
+    );
+    // An access straddling into an unmapped page names the first bad byte.
+    assert_eq!(
+        m.read(a + 2 * PAGE - 1, &mut buf),
+        Err(MemFault { addr: a + 2 * PAGE, write: false, kind: FaultKind::Unmapped })
+    );
+}
+
+#[test]
+fn brk_grows_and_shrinks_by_pages() {
+    let mut m = UserMemory::new(32).unwrap();
+    m.set_brk_base(0x10_0123);
+    let base = m.brk(0);
+    assert_eq!(base, 0x10_1000);
+    assert_eq!(m.brk(base + 10_000), base + 10_000);
+    m.write(base + 9_999, &[7]).unwrap();
+    assert_eq!(m.brk(base + 100), base + 100);
+    assert!(m.read(base + 9_999, &mut [0]).is_err(), "shrinking unmaps");
+    assert_eq!(m.brk(base + 10_000), base + 10_000);
+    let mut b = [1u8];
+    m.read(base + 9_999, &mut b).unwrap();
+    assert_eq!(b, [0], "regrown memory is zeroed");
+    assert_eq!(m.brk(base - PAGE), base + 10_000, "below the start: unchanged");
+    // A mapping in the way stops growth.
+    m.map(Placement::Fixed(base + 4 * PAGE), PAGE, Prot::RW).unwrap();
+    assert_eq!(m.brk(base + 8 * PAGE), base + 10_000);
+}
+
+const CODE: u64 = 0x1_0000;
+const DATA: u64 = 0x2_0000;
+const RODATA: u64 = 0x3_0000;
+
+/// Run `code` at CODE with r2 = `addr`, in a 2^32 address space with an RX code page,
+/// an RW data page and a read-only page.
+fn run_at(tier: Tier, code: &[[u8; 4]], addr: u64) -> (Stop, u64, u64) {
+    let mut m = UserMemory::new(32).unwrap();
+    m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
+    for (i, w) in code.iter().enumerate() {
+        m.write(CODE + 4 * i as u64, w).unwrap();
+    }
+    m.protect(CODE, PAGE, Prot::RX).unwrap();
+    m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
+    m.map(Placement::Fixed(RODATA), PAGE, Prot::R).unwrap();
+    let mut e = Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });
+    let l = e.layout().clone();
+    let mut st = StateBuf::new(&l);
+    st.set(&l, l.pc, CODE as u128);
+    st.set(&l, l.expect("r2"), addr as u128);
+    st.set(&l, l.expect("r4"), 0x55);
+    let stop = e.run(&mut st, &mut m).unwrap();
+    (stop, st.get(&l, l.expect("r1")) as u64, st.get(&l, l.expect("r3")) as u64)
+}
+
+#[test]
+fn guest_faults_are_identical_in_both_tiers() {
+    // r1 = 1; st r4 -> [r2]; ld r3 <- [r2]; r1 = 2; sys
+    let code = [li(1, 1), st(4, 2), ld(3, 2), li(1, 2), sys()];
+    let cases = [
+        (DATA + 16, None),
+        (RODATA + 8, Some(MemFault { addr: RODATA + 8, write: true, kind: FaultKind::Protection })),
+        (0x5_0000, Some(MemFault { addr: 0x5_0000, write: true, kind: FaultKind::Unmapped })),
+        // Beyond the 4 GiB guest space: compiled code's bound check, not the host.
+        (0x1_2345_0000, Some(MemFault { addr: 0x1_2345_0000, write: true, kind: FaultKind::Unmapped })),
+        (u64::MAX - 3, Some(MemFault { addr: u64::MAX - 3, write: true, kind: FaultKind::Unmapped })),
+    ];
+    for (addr, fault) in cases {
+        for tier in [Tier::Interp, Tier::Jit] {
+            let (stop, r1, r3) = run_at(tier, &code, addr);
+            match fault {
+                None => {
+                    assert_eq!(stop, Stop::Syscall, "{tier:?} {addr:#x}");
+                    assert_eq!((r1, r3), (2, 0x55));
+                }
+                Some(f) => {
+                    assert_eq!(stop, Stop::Fault { fault: f, pc: CODE + 4 }, "{tier:?} {addr:#x}");
+                    assert_eq!(r1, 1, "{tier:?}: state is that of the faulting instruction");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn code_must_be_executable() {
+    let mut m = UserMemory::new(32).unwrap();
+    m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
+    m.write(DATA, &sys()).unwrap();
+    let mut e = Engine::new(Toy::new(), EngineConfig::default());
+    let l = e.layout().clone();
+    let mut st = StateBuf::new(&l);
+    st.set(&l, l.pc, DATA as u128);
+    assert_eq!(e.run(&mut st, &mut m).unwrap(), Stop::NoCode { pc: DATA });
+}
