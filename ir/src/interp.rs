@@ -65,12 +65,12 @@ pub struct FlatMemory {
 impl FlatMemory {
     fn range(&self, addr: u64, len: usize, write: bool) -> Result<std::ops::Range<usize>, MemFault> {
         let fault = MemFault { addr, write, kind: FaultKind::Unmapped };
-        let off = addr.checked_sub(self.base).ok_or(fault)? as usize;
-        let end = off.checked_add(len).ok_or(fault)?;
-        if end > self.data.len() {
+        let off = addr.checked_sub(self.base).ok_or(fault)?;
+        let end = off.checked_add(len as u64).ok_or(fault)?;
+        if end > self.data.len() as u64 {
             return Err(fault);
         }
-        Ok(off..end)
+        Ok(off as usize..end as usize)
     }
 }
 

@@ -2,7 +2,7 @@
 //! compiled code, the host address of guest address 0 (a guest access is one add
 //! and one host access).
 
-use mimic_ir::{FaultKind, MemFault, Memory};
+use mimic_ir::{FaultKind, FlatMemory, MemFault, Memory};
 
 pub trait GuestMemory: Memory {
     /// Guest address `a` lives at host address `host_base() + a`.
@@ -37,14 +37,14 @@ pub trait GuestMemory: Memory {
 /// buffer still become guest faults through the fault handler.
 #[derive(Debug)]
 pub struct FlatGuestMem {
-    pub base: u64,
-    pub data: Vec<u8>,
+    /// The bytes and their base address (the interpreter's own flat memory).
+    pub flat: FlatMemory,
     trusted: bool,
 }
 
 impl FlatGuestMem {
     pub fn new(base: u64, size: usize) -> FlatGuestMem {
-        FlatGuestMem { base, data: vec![0; size], trusted: false }
+        FlatGuestMem { flat: FlatMemory { base, data: vec![0; size] }, trusted: false }
     }
     /// Promise that every access the guest makes stays inside the buffer, allowing
     /// compiled code (which does not check bounds) to run.
@@ -52,36 +52,23 @@ impl FlatGuestMem {
         self.trusted = true;
         self
     }
-    fn range(&self, addr: u64, len: usize, write: bool) -> Result<std::ops::Range<usize>, MemFault> {
-        let fault = MemFault { addr, write, kind: FaultKind::Unmapped };
-        let off = addr.checked_sub(self.base).ok_or(fault)?;
-        let end = off.checked_add(len as u64).ok_or(fault)?;
-        if end > self.data.len() as u64 {
-            return Err(fault);
-        }
-        Ok(off as usize..end as usize)
-    }
     pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
-        let r = self.range(addr, data.len(), true)?;
-        self.data[r].copy_from_slice(data);
-        Ok(())
+        self.flat.write(addr, data)
     }
 }
 
 impl Memory for FlatGuestMem {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
-        let r = self.range(addr, buf.len(), false)?;
-        buf.copy_from_slice(&self.data[r]);
-        Ok(())
+        self.flat.read(addr, buf)
     }
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
-        self.write_bytes(addr, data)
+        self.flat.write(addr, data)
     }
 }
 
 impl GuestMemory for FlatGuestMem {
     fn host_base(&mut self) -> *mut u8 {
-        self.data.as_mut_ptr().wrapping_sub(self.base as usize)
+        self.flat.data.as_mut_ptr().wrapping_sub(self.flat.base as usize)
     }
     fn jit_safe(&self) -> bool {
         self.trusted

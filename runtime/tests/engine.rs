@@ -33,7 +33,7 @@ fn model(mem: &mut FlatGuestMem, mut pc: u64) -> (Stop, [u64; 8]) {
     let mut r = [0u64; 8];
     loop {
         let off = (pc - BASE) as usize;
-        let w: [u8; 4] = mem.data[off..off + 4].try_into().unwrap();
+        let w: [u8; 4] = mem.flat.data[off..off + 4].try_into().unwrap();
         let next = pc + 4;
         let rel = |o: i16| pc.wrapping_add((o as i64 * 4) as u64);
         match decode(w) {
@@ -42,11 +42,11 @@ fn model(mem: &mut FlatGuestMem, mut pc: u64) -> (Stop, [u64; 8]) {
             Insn::Addi { rd, rs, imm } => r[rd as usize] = r[rs as usize].wrapping_add(imm as i64 as u64),
             Insn::Ld { rd, rs } => {
                 let a = (r[rs as usize] - BASE) as usize;
-                r[rd as usize] = u32::from_le_bytes(mem.data[a..a + 4].try_into().unwrap()) as u64;
+                r[rd as usize] = u32::from_le_bytes(mem.flat.data[a..a + 4].try_into().unwrap()) as u64;
             }
             Insn::St { rt, rs } => {
                 let a = (r[rs as usize] - BASE) as usize;
-                mem.data[a..a + 4].copy_from_slice(&(r[rt as usize] as u32).to_le_bytes());
+                mem.flat.data[a..a + 4].copy_from_slice(&(r[rt as usize] as u32).to_le_bytes());
             }
             Insn::Bnz { rs, off } => {
                 if r[rs as usize] != 0 {
