@@ -116,15 +116,6 @@ impl Shape {
             Shape::Jump | Shape::Brif | Shape::ExitJump | Shape::ExitIndirect | Shape::ExitSyscall | Shape::ExitTrap
         )
     }
-    /// Whether an instance of this shape defines a result value.
-    pub fn has_result(self) -> Option<bool> {
-        Some(match self {
-            Shape::Marker | Shape::SetSlot | Shape::SetElem | Shape::Store | Shape::Fence => false,
-            Shape::CallHelper => return None,
-            s if s.is_terminator() => false,
-            _ => true,
-        })
-    }
 }
 
 macro_rules! define_ops {

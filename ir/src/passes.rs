@@ -41,7 +41,7 @@ fn apply_aliases(r: &mut Region, alias: &HashMap<Value, Value>) {
 }
 
 /// Whether an op can be removed when its result is unused.
-fn removable(r: &Region, inst: &Inst) -> bool {
+fn removable(inst: &Inst) -> bool {
     match inst.op.shape() {
         Shape::Load | Shape::Store | Shape::AtomicRmw | Shape::Cas | Shape::Fence => false,
         Shape::SetSlot | Shape::SetElem | Shape::Marker => false,
@@ -50,10 +50,7 @@ fn removable(r: &Region, inst: &Inst) -> bool {
             _ => false,
         },
         s if s.is_terminator() => false,
-        _ => {
-            let _ = r;
-            true
-        }
+        _ => true,
     }
 }
 
@@ -278,7 +275,7 @@ pub fn dce(r: &mut Region) {
                 .into_iter()
                 .filter(|&i| {
                     let inst = r.inst(i);
-                    !(inst.result.is_some_and(|v| !used[v.0 as usize]) && removable(r, inst))
+                    !(inst.result.is_some_and(|v| !used[v.0 as usize]) && removable(inst))
                 })
                 .collect();
             changed |= kept.len() != before;

@@ -427,25 +427,17 @@ impl<F: Frontend> Engine<F> {
     }
     /// This thread's dispatch counters merged with the shared translation counters.
     pub fn stats(&self) -> Stats {
-        let shared = self.cache.stats();
-        let mut s = self.stats.clone();
-        s.regions_translated = shared.regions_translated;
-        s.guest_insns_translated = shared.guest_insns_translated;
-        s.ir_ops_lifted = shared.ir_ops_lifted;
-        s.ir_ops_optimized = shared.ir_ops_optimized;
-        s.regions_compiled = shared.regions_compiled;
-        s.compile_failures = shared.compile_failures;
-        s.code_bytes = shared.code_bytes;
-        s.decode_time = shared.decode_time;
-        s.lift_time = shared.lift_time;
-        s.optimize_time = shared.optimize_time;
-        s.compile_time = shared.compile_time;
-        s.chains_linked = shared.chains_linked;
-        s.invalidations = shared.invalidations;
-        s.regions_invalidated = shared.regions_invalidated;
-        s.chain_hits = self.ctx.chain_hits;
-        s.lookup_hits = self.ctx.lookup_hits;
-        s
+        // Translation counters live in the shared cache; dispatch counters are this
+        // thread's, and the chain/lookup hits are counted by its compiled code.
+        Stats {
+            interp_executions: self.stats.interp_executions,
+            jit_entries: self.stats.jit_entries,
+            lookup_misses: self.stats.lookup_misses,
+            cache_hits: self.stats.cache_hits,
+            chain_hits: self.ctx.chain_hits,
+            lookup_hits: self.ctx.lookup_hits,
+            ..self.cache.stats()
+        }
     }
     /// Ask running code to return at the next chained exit or loop back edge.
     pub fn request_exit(&self) {
@@ -548,7 +540,12 @@ impl<F: Frontend> Engine<F> {
                     unsafe { mimic_backend::cranelift::enter_code(c.entry, state.as_mut_ptr(), base, &mut *self.ctx) };
                 match JitExit::decode(code) {
                     Some(JitExit::Jump { slot }) => {
-                        self.cache.try_chain(slot);
+                        // Only take the cache lock when the target (now in the pc slot)
+                        // is known to be compiled; cold targets stay unlinked cheaply.
+                        let target = state.get(&self.layout, pc_slot) as u64;
+                        if self.seen.get(&(target, self.mode)).is_some_and(|t| t.compiled.get().is_some()) {
+                            self.cache.try_chain(slot);
+                        }
                     }
                     Some(JitExit::Indirect { .. }) => {
                         self.stats.lookup_misses += 1;

@@ -273,11 +273,9 @@ impl Lifter<'_, '_> {
 // Data processing, immediate.
 // ---------------------------------------------------------------------------------------
 
-/// ADD/ADDS/SUB/SUBS (immediate): bit 30 op, bit 29 S. Rn is SP; Rd is SP unless S.
-pub fn add_sub_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
-    let (sf, sub, s) = (f.bit('f'), f.word >> 30 & 1 != 0, f.word >> 29 & 1 != 0);
-    let x = l.x_sp(f.get('n'), sf);
-    let y = l.k(sf, (f.get('i') as u64) << (12 * f.get('h')));
+/// The common end of the immediate and extended-register ADD/SUB forms: Rd is SP
+/// unless flags are set (S), in which case register 31 is the zero register.
+fn add_sub_to_rd_or_sp(l: &mut Lifter, f: &Fields, sub: bool, s: bool, x: Value, y: Value) -> LiftResult {
     let res = l.add_sub(sub, s, x, y);
     if s {
         l.set_x(f.get('d'), res)
@@ -285,6 +283,14 @@ pub fn add_sub_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
         l.set_x_sp(f.get('d'), res)
     }
     Ok(())
+}
+
+/// ADD/ADDS/SUB/SUBS (immediate): bit 30 op, bit 29 S. Rn is SP; Rd is SP unless S.
+pub fn add_sub_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
+    let (sf, sub, s) = (f.bit('f'), f.word >> 30 & 1 != 0, f.word >> 29 & 1 != 0);
+    let x = l.x_sp(f.get('n'), sf);
+    let y = l.k(sf, (f.get('i') as u64) << (12 * f.get('h')));
+    add_sub_to_rd_or_sp(l, f, sub, s, x, y)
 }
 
 /// AND/ORR/EOR/ANDS (immediate), bits 30:29 opc. Rd is SP unless ANDS.
@@ -441,13 +447,7 @@ pub fn add_sub_ext(l: &mut Lifter, f: &Fields) -> LiftResult {
     check(f.get('i') <= 4)?;
     let x = l.x_sp(f.get('n'), sf);
     let y = l.extend_reg(f.get('m'), f.get('o'), f.get('i'), sf);
-    let res = l.add_sub(sub, s, x, y);
-    if s {
-        l.set_x(f.get('d'), res)
-    } else {
-        l.set_x_sp(f.get('d'), res)
-    }
-    Ok(())
+    add_sub_to_rd_or_sp(l, f, sub, s, x, y)
 }
 
 /// AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS (shifted register): opc in bits 30:29, N inverts Rm.
