@@ -18,8 +18,13 @@ struct Cli {
     cmd: Cmd,
 }
 
+mod run;
+
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run a foreign Linux program in user mode (the architecture comes from its ELF
+    /// header), like qemu-user: `mimic run [OPTIONS] PROGRAM [ARGS...]`.
+    Run(run::UserRunArgs),
     /// Work with mimic IR programs (text form): run, check, optimise.
     #[command(subcommand)]
     Ir(IrCmd),
@@ -191,6 +196,7 @@ fn ir_run(a: RunArgs) -> Result<ExitCode, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
+        Cmd::Run(a) => run::run(a),
         Cmd::Ir(IrCmd::Run(a)) => ir_run(a),
         Cmd::Ir(IrCmd::Check { file }) => load(&file).map(|p| {
             println!("{file}: ok ({} regions)", p.regions().count());

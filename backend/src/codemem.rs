@@ -152,6 +152,57 @@ impl CodeMemory {
         Ok(exec as *const u8)
     }
 
+    /// In a child made by fork(): give this process its own copy of the code (both
+    /// views still map the parent's memfd, shared with it). The copy keeps every
+    /// address, so installed code, chain slots and return addresses stay valid.
+    pub fn unshare(&self) -> Result<(), CodeMemError> {
+        let err = || CodeMemError::Map(std::io::Error::last_os_error());
+        // SAFETY: memfd_create takes a NUL-terminated name and flags.
+        let fd = unsafe { libc::memfd_create(c"mimic-code".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(err());
+        }
+        // SAFETY: fd is ours; the rx view is readable for `capacity` bytes and stays
+        // mapped while its contents are copied into the new file.
+        let ok = unsafe {
+            libc::ftruncate(fd, self.capacity as libc::off_t) == 0
+                && libc::pwrite(fd, self.rx.cast(), self.capacity, 0) == self.capacity as isize
+        };
+        if !ok {
+            // SAFETY: closing the descriptor opened above.
+            unsafe { libc::close(fd) };
+            return Err(err());
+        }
+        // SAFETY: both views are replaced in place (MAP_FIXED over our own mappings of the
+        // same size) by views of the private copy; no other thread exists in a fresh
+        // fork child.
+        let ok = unsafe {
+            let rw = libc::mmap(
+                self.rw.cast(),
+                self.capacity,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                fd,
+                0,
+            );
+            let rx = libc::mmap(
+                self.rx as *mut libc::c_void,
+                self.capacity,
+                libc::PROT_READ | libc::PROT_EXEC,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                fd,
+                0,
+            );
+            libc::close(fd);
+            rw != libc::MAP_FAILED && rx != libc::MAP_FAILED
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(err())
+        }
+    }
+
     /// Bytes of code installed so far.
     pub fn used(&self) -> usize {
         self.used.load(Ordering::Acquire)

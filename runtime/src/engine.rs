@@ -80,6 +80,30 @@ pub enum Stop {
     Interrupted { pc: u64 },
 }
 
+/// See [`Engine::exit_handle`].
+#[derive(Clone, Copy, Debug)]
+pub struct ExitHandle {
+    user: *const AtomicBool,
+    jit: *const AtomicU32,
+    interp: *const AtomicBool,
+}
+
+impl ExitHandle {
+    /// Ask the engine to return [`Stop::Interrupted`] soon. Async-signal-safe.
+    ///
+    /// # Safety
+    /// The engine this handle came from must still be alive (the atomics live in its
+    /// boxes; moving the engine does not move them, but dropping it frees them).
+    pub unsafe fn request(&self) {
+        // SAFETY: the caller guarantees the engine (which owns these atomics) is alive.
+        unsafe {
+            (*self.user).store(true, Ordering::Relaxed);
+            (*self.jit).store(1, Ordering::Relaxed);
+            (*self.interp).store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Errors that stop the engine itself (not the guest).
 #[derive(Debug)]
 pub enum EngineError {
@@ -198,6 +222,16 @@ impl<F: Frontend> CodeCache<F> {
     }
 
     /// Translation counters of the shared cache.
+    /// In a fork child: take a private copy of the code memory (see
+    /// [`CodeMemory::unshare`]).
+    pub fn after_fork(&self) -> Result<(), EngineError> {
+        let g = self.lock();
+        if let Some(c) = &g.compiler {
+            c.code_memory().unshare().map_err(|e| EngineError::Compile(CompileError::CodeMemory(e)))?;
+        }
+        Ok(())
+    }
+
     pub fn stats(&self) -> Stats {
         self.lock().stats.clone()
     }
@@ -362,7 +396,7 @@ pub struct Engine<F: Frontend> {
     id: u64,
     /// Set by [`Engine::request_exit`]; distinguishes the embedder's requests from
     /// the cache's kicks.
-    user_request: AtomicBool,
+    user_request: Box<AtomicBool>,
     cache: Arc<CodeCache<F>>,
     layout: Arc<StateLayout>,
     seen: HashMap<(u64, u32), Arc<Entry>>,
@@ -406,7 +440,7 @@ impl<F: Frontend> Engine<F> {
         });
         Engine {
             id,
-            user_request: AtomicBool::new(false),
+            user_request: Box::new(AtomicBool::new(false)),
             layout: cache.layout.clone(),
             generation: cache.generation.load(Ordering::Acquire),
             cache,
@@ -444,6 +478,12 @@ impl<F: Frontend> Engine<F> {
         self.user_request.store(true, Ordering::Relaxed);
         self.ctx.exit_request.store(1, Ordering::Relaxed);
         self.control.exit_request.store(true, Ordering::Relaxed);
+    }
+    /// A handle that requests an exit like [`Engine::request_exit`] from anywhere,
+    /// including a host signal handler (it only stores atomics). Valid while this
+    /// engine lives.
+    pub fn exit_handle(&self) -> ExitHandle {
+        ExitHandle { user: &*self.user_request, jit: &self.ctx.exit_request, interp: &self.control.exit_request }
     }
     pub fn clear_exit_request(&self) {
         self.user_request.store(false, Ordering::Relaxed);

@@ -15,6 +15,7 @@ use crate::memory::GuestMemory;
 use mimic_ir::{FaultKind, MemFault, Memory};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::RwLock;
 
 pub const PAGE: u64 = 4096;
 /// Extra reserved, never-mapped bytes after the guest space: a 16-byte access that
@@ -101,11 +102,19 @@ pub enum Placement {
     FixedNoReplace(u64),
 }
 
-/// The guest address space of one user-mode process.
+/// The guest address space of one user-mode process, shared by its threads.
+///
+/// Mapping changes take the map lock for writing; interpreter accesses check the map
+/// under a read lock; compiled code accesses the host range directly (the host
+/// protections are the check).
 pub struct UserMemory {
     host: *mut u8,
     bits: u8,
     size: u64,
+    map: RwLock<Map>,
+}
+
+struct Map {
     vmas: BTreeMap<u64, Vma>,
     /// Top of the area where kernel-chosen mappings go (they grow down from here).
     mmap_top: u64,
@@ -113,9 +122,21 @@ pub struct UserMemory {
     brk: u64,
 }
 
-// SAFETY: the reservation is owned by this value; access goes through &mut self, and
-// compiled code only receives the base pointer while the memory is borrowed.
+// SAFETY: the reservation is owned by this value and never moves; the bookkeeping is
+// behind a lock, and guest bytes are shared memory by design (guest threads race on
+// them exactly as they would on hardware).
 unsafe impl Send for UserMemory {}
+// SAFETY: as above; every method takes `&self` and synchronises through `map`.
+unsafe impl Sync for UserMemory {}
+
+/// A file to map (mmap with an fd).
+#[derive(Clone, Copy, Debug)]
+pub struct FileMap {
+    pub fd: i32,
+    pub offset: u64,
+    /// MAP_SHARED: guest writes reach the file.
+    pub shared: bool,
+}
 
 fn page_up(x: u64) -> Option<u64> {
     x.checked_add(PAGE - 1).map(|v| v & !(PAGE - 1))
@@ -145,11 +166,36 @@ impl UserMemory {
             host: p.cast(),
             bits,
             size,
-            vmas: BTreeMap::new(),
-            mmap_top: size - (size >> 4),
-            brk_start: 0,
-            brk: 0,
+            map: RwLock::new(Map { vmas: BTreeMap::new(), mmap_top: size - (size >> 4), brk_start: 0, brk: 0 }),
         })
+    }
+
+    fn rd(&self) -> std::sync::RwLockReadGuard<'_, Map> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+    fn wr(&self) -> std::sync::RwLockWriteGuard<'_, Map> {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Host address of guest address `addr` (inside the reservation).
+    pub fn host_ptr(&self, addr: u64) -> *mut u8 {
+        self.host.wrapping_add(addr as usize)
+    }
+
+    /// Set the top of the area for kernel-chosen mappings (below the stack).
+    pub fn set_mmap_top(&self, top: u64) {
+        self.wr().mmap_top = top.min(self.size) & !(PAGE - 1);
+    }
+
+    /// The protection of the page holding `addr`, if it is mapped.
+    pub fn prot_at(&self, addr: u64) -> Option<Prot> {
+        self.rd().vmas.range(..=addr).next_back().filter(|(_, v)| v.end > addr).map(|(_, v)| v.prot)
+    }
+
+    /// Whether every byte of `[addr, addr+len)` may be accessed as asked (for syscalls
+    /// that take guest buffers: EFAULT otherwise).
+    pub fn accessible(&self, addr: u64, len: u64, write: bool) -> bool {
+        len == 0 || self.check(addr, len as usize, write, false).is_ok()
     }
 
     pub fn size(&self) -> u64 {
@@ -158,7 +204,7 @@ impl UserMemory {
 
     /// Mappings overlapping `[start, end)`, as (start, end, prot).
     pub fn mappings(&self) -> Vec<(u64, u64, Prot)> {
-        self.vmas.iter().map(|(&s, v)| (s, v.end, v.prot)).collect()
+        self.rd().vmas.iter().map(|(&s, v)| (s, v.end, v.prot)).collect()
     }
 
     fn check_range(&self, addr: u64, len: u64) -> Result<u64, MemError> {
@@ -173,18 +219,15 @@ impl UserMemory {
         Ok(end)
     }
 
-    fn host_map(&self, addr: u64, end: u64, prot: Prot) -> Result<(), MemError> {
+    fn host_map(&self, addr: u64, end: u64, prot: Prot, file: Option<FileMap>) -> Result<(), MemError> {
+        let (flags, fd, off) = match file {
+            None => (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0),
+            Some(f) => (if f.shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE }, f.fd, f.offset as libc::off_t),
+        };
         // SAFETY: [addr, end) lies inside our reservation; MAP_FIXED replaces only our
-        // own pages there with fresh zeroed ones.
+        // own pages there with fresh zeroed ones (or the file's pages).
         let r = unsafe {
-            libc::mmap(
-                self.host.add(addr as usize).cast(),
-                (end - addr) as usize,
-                prot.host(),
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+            libc::mmap(self.host.add(addr as usize).cast(), (end - addr) as usize, prot.host(), flags | libc::MAP_FIXED, fd, off)
         };
         if r == libc::MAP_FAILED {
             return Err(MemError::Host(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOMEM)));
@@ -192,6 +235,9 @@ impl UserMemory {
         Ok(())
     }
 
+}
+
+impl Map {
     /// Split mappings so that `addr` is a boundary.
     fn split_at(&mut self, addr: u64) {
         let Some((&s, &v)) = self.vmas.range(..addr).next_back() else { return };
@@ -230,9 +276,24 @@ impl UserMemory {
         }
         (top >= len + PAGE).then(|| top - len)
     }
+}
 
+impl UserMemory {
     /// Map zeroed anonymous memory (mmap with MAP_ANONYMOUS).
-    pub fn map(&mut self, place: Placement, len: u64, prot: Prot) -> Result<u64, MemError> {
+    pub fn map(&self, place: Placement, len: u64, prot: Prot) -> Result<u64, MemError> {
+        self.map_inner(&mut self.wr(), place, len, prot, None)
+    }
+
+    /// Map a file (mmap with an fd); bytes past the end of the file read as zero up to
+    /// the page end and fault beyond it (SIGBUS on Linux), as the host provides.
+    pub fn map_file(&self, place: Placement, len: u64, prot: Prot, file: FileMap) -> Result<u64, MemError> {
+        if !file.offset.is_multiple_of(PAGE) {
+            return Err(MemError::Invalid);
+        }
+        self.map_inner(&mut self.wr(), place, len, prot, Some(file))
+    }
+
+    fn map_inner(&self, m: &mut Map, place: Placement, len: u64, prot: Prot, file: Option<FileMap>) -> Result<u64, MemError> {
         let len = page_up(len).filter(|&l| l > 0).ok_or(MemError::Invalid)?;
         let addr = match place {
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
@@ -240,7 +301,7 @@ impl UserMemory {
                 if a == 0 {
                     return Err(MemError::NoMemory); // mmap_min_addr: page 0 stays unmapped
                 }
-                if matches!(place, Placement::FixedNoReplace(_)) && !self.is_free(a, end) {
+                if matches!(place, Placement::FixedNoReplace(_)) && !m.is_free(a, end) {
                     return Err(MemError::Exists);
                 }
                 a
@@ -248,32 +309,37 @@ impl UserMemory {
             Placement::Hint(h) => {
                 let h = h & !(PAGE - 1);
                 match h.checked_add(len) {
-                    Some(end) if h != 0 && end <= self.size && self.is_free(h, end) => h,
-                    _ => self.find_free(len).ok_or(MemError::NoMemory)?,
+                    Some(end) if h != 0 && end <= self.size && m.is_free(h, end) => h,
+                    _ => m.find_free(len).ok_or(MemError::NoMemory)?,
                 }
             }
         };
         let end = addr + len;
-        self.host_map(addr, end, prot)?;
-        self.remove_range(addr, end);
-        self.vmas.insert(addr, Vma { end, prot });
+        self.host_map(addr, end, prot, file)?;
+        m.remove_range(addr, end);
+        m.vmas.insert(addr, Vma { end, prot });
         Ok(addr)
     }
 
     /// Unmap (munmap): holes in the range are fine.
-    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), MemError> {
+    pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MemError> {
+        self.unmap_inner(&mut self.wr(), addr, len)
+    }
+
+    fn unmap_inner(&self, m: &mut Map, addr: u64, len: u64) -> Result<(), MemError> {
         let end = self.check_range(addr, len)?;
-        self.host_map(addr, end, Prot::NONE)?;
-        self.remove_range(addr, end);
+        self.host_map(addr, end, Prot::NONE, None)?;
+        m.remove_range(addr, end);
         Ok(())
     }
 
     /// Change protections (mprotect): every page must be mapped.
-    pub fn protect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), MemError> {
+    pub fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<(), MemError> {
         let end = self.check_range(addr, len)?;
+        let mut m = self.wr();
         let mut at = addr;
         while at < end {
-            match self.vmas.range(..=at).next_back() {
+            match m.vmas.range(..=at).next_back() {
                 Some((_, v)) if v.end > at => at = v.end,
                 _ => return Err(MemError::NoMemory),
             }
@@ -282,11 +348,11 @@ impl UserMemory {
         if unsafe { libc::mprotect(self.host.add(addr as usize).cast(), (end - addr) as usize, prot.host()) } != 0 {
             return Err(MemError::Host(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOMEM)));
         }
-        self.split_at(addr);
-        self.split_at(end);
-        let keys: Vec<u64> = self.vmas.range(addr..end).map(|(&k, _)| k).collect();
+        m.split_at(addr);
+        m.split_at(end);
+        let keys: Vec<u64> = m.vmas.range(addr..end).map(|(&k, _)| k).collect();
         for k in keys {
-            if let Some(v) = self.vmas.get_mut(&k) {
+            if let Some(v) = m.vmas.get_mut(&k) {
                 v.prot = prot;
             }
         }
@@ -294,31 +360,66 @@ impl UserMemory {
     }
 
     /// Set where the program break starts (end of the loaded image, page-aligned up).
-    pub fn set_brk_base(&mut self, addr: u64) {
-        self.brk_start = page_up(addr).unwrap_or(addr);
-        self.brk = self.brk_start;
+    pub fn set_brk_base(&self, addr: u64) {
+        let mut m = self.wr();
+        m.brk_start = page_up(addr).unwrap_or(addr);
+        m.brk = m.brk_start;
     }
 
     /// The brk syscall: grow or shrink the break; returns the (possibly unchanged) break.
-    pub fn brk(&mut self, new: u64) -> u64 {
-        if new < self.brk_start {
-            return self.brk;
+    pub fn brk(&self, new: u64) -> u64 {
+        let mut m = self.wr();
+        if new < m.brk_start {
+            return m.brk;
         }
-        let (old_top, new_top) = (page_up(self.brk).unwrap_or(self.brk), page_up(new).unwrap_or(new));
+        let (old_top, new_top) = (page_up(m.brk).unwrap_or(m.brk), page_up(new).unwrap_or(new));
         if new_top > old_top {
-            if self.map(Placement::FixedNoReplace(old_top), new_top - old_top, Prot::RW).is_err() {
-                return self.brk;
+            if self.map_inner(&mut m, Placement::FixedNoReplace(old_top), new_top - old_top, Prot::RW, None).is_err() {
+                return m.brk;
             }
-        } else if new_top < old_top && self.unmap(new_top, old_top - new_top).is_err() {
-            return self.brk;
+        } else if new_top < old_top && self.unmap_inner(&mut m, new_top, old_top - new_top).is_err() {
+            return m.brk;
         }
-        self.brk = new;
-        self.brk
+        m.brk = new;
+        m.brk
+    }
+
+    /// Copy bytes into guest memory regardless of its protections (the loader, and the
+    /// kernel side of syscalls such as signal delivery never do this; it is for setting
+    /// up images). Fails only outside the mappings.
+    pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+        let m = self.rd();
+        let end = addr.checked_add(data.len() as u64).ok_or(MemFault { addr, write: true, kind: FaultKind::Unmapped })?;
+        let mut at = addr;
+        while at < end {
+            match m.vmas.range(..=at).next_back() {
+                Some((_, v)) if v.end > at => at = v.end,
+                _ => return Err(MemFault { addr: at, write: true, kind: FaultKind::Unmapped }),
+            }
+        }
+        let (start, stop) = (addr & !(PAGE - 1), page_up(end).unwrap_or(end));
+        let p = self.host_ptr(start).cast();
+        // SAFETY: the pages are ours and mapped; they are made writable for the copy and
+        // then given back their guest protections page by page.
+        unsafe {
+            libc::mprotect(p, (stop - start) as usize, libc::PROT_READ | libc::PROT_WRITE);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.host_ptr(addr), data.len());
+        }
+        for (&s, v) in m.vmas.range(..stop) {
+            if v.end <= start {
+                continue;
+            }
+            let (a, b) = (s.max(start), v.end.min(stop));
+            // SAFETY: [a, b) is inside the range made writable above.
+            unsafe { libc::mprotect(self.host_ptr(a).cast(), (b - a) as usize, v.prot.host()) };
+        }
+        Ok(())
     }
 
     /// Check that `[addr, addr+len)` allows the access; the fault names the first byte
     /// that does not.
     fn check(&self, addr: u64, len: usize, write: bool, exec: bool) -> Result<(), MemFault> {
+        let m = self.rd();
         let end = addr.checked_add(len as u64);
         let mut at = addr;
         loop {
@@ -326,7 +427,7 @@ impl UserMemory {
             if at >= self.size {
                 return Err(fault(FaultKind::Unmapped));
             }
-            match self.vmas.range(..=at).next_back() {
+            match m.vmas.range(..=at).next_back() {
                 Some((_, v)) if v.end > at => {
                     let ok = if exec {
                         v.prot.exec
@@ -357,20 +458,20 @@ impl Drop for UserMemory {
     }
 }
 
-impl Memory for UserMemory {
-    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+impl UserMemory {
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
         self.check(addr, buf.len(), false, false)?;
         // SAFETY: check() proved every byte is mapped readable inside the reservation.
         unsafe { std::ptr::copy_nonoverlapping(self.host.add(addr as usize), buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
-    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+    pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
         self.check(addr, data.len(), true, false)?;
         // SAFETY: check() proved every byte is mapped writable inside the reservation.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.host.add(addr as usize), data.len()) };
         Ok(())
     }
-    fn cas(&mut self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
+    pub fn cas_at(&self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
         use std::sync::atomic::*;
         self.check(addr, size as usize, true, false)?;
         // SAFETY: the bytes are mapped writable (checked above); other guest threads may
@@ -426,24 +527,69 @@ macro_rules! atomic_cx {
 atomic_cx!(std::sync::atomic::AtomicU8 => u8, std::sync::atomic::AtomicU16 => u16,
            std::sync::atomic::AtomicU32 => u32, std::sync::atomic::AtomicU64 => u64);
 
-impl GuestMemory for UserMemory {
-    fn host_base(&mut self) -> *mut u8 {
-        self.host
-    }
-    fn jit_safe(&self) -> bool {
-        true
-    }
-    fn addr_bits(&self) -> Option<u8> {
-        Some(self.bits)
-    }
-    fn fault_kind(&self, addr: u64) -> Option<FaultKind> {
-        let mapped = self.vmas.range(..=addr).next_back().is_some_and(|(_, v)| v.end > addr);
-        Some(if mapped { FaultKind::Protection } else { FaultKind::Unmapped })
-    }
-    fn fetch(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+/// Guest memory access through a shared reference: each guest thread's engine takes a
+/// `&UserMemory`.
+macro_rules! guest_memory_impls {
+    ($($t:ty),*) => {$(
+        impl Memory for $t {
+            fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+                self.read_bytes(addr, buf)
+            }
+            fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
+                self.write_bytes(addr, data)
+            }
+            fn cas(&mut self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
+                self.cas_at(addr, size, expected, new)
+            }
+        }
+        impl GuestMemory for $t {
+            fn host_base(&mut self) -> *mut u8 {
+                self.host
+            }
+            fn jit_safe(&self) -> bool {
+                true
+            }
+            fn addr_bits(&self) -> Option<u8> {
+                Some(self.bits)
+            }
+            fn fault_kind(&self, addr: u64) -> Option<FaultKind> {
+                Some(if self.prot_at(addr).is_some() { FaultKind::Protection } else { FaultKind::Unmapped })
+            }
+            fn fetch(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
+                self.fetch_bytes(addr, buf)
+            }
+        }
+    )*};
+}
+guest_memory_impls!(UserMemory, &UserMemory);
+
+impl UserMemory {
+    /// Read guest code (requires execute permission).
+    pub fn fetch_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
         self.check(addr, buf.len(), false, true)?;
         // SAFETY: check() proved every byte is mapped executable (hence readable here).
         unsafe { std::ptr::copy_nonoverlapping(self.host.add(addr as usize), buf.as_mut_ptr(), buf.len()) };
         Ok(())
+    }
+
+    /// Read a NUL-terminated string of at most `max` bytes (EFAULT / ENAMETOOLONG style
+    /// errors are the caller's: `None` if unreadable or unterminated).
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        let mut chunk = [0u8; 256];
+        while out.len() < max {
+            // Read up to the end of the page so a string ending just before an unmapped
+            // page is fine.
+            let n = ((PAGE - (at % PAGE)) as usize).min(chunk.len());
+            self.read_bytes(at, &mut chunk[..n]).ok()?;
+            if let Some(z) = chunk[..n].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..z]);
+                return Some(out);
+            }
+            out.extend_from_slice(&chunk[..n]);
+            at += n as u64;
+        }
+        None
     }
 }

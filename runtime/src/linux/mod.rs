@@ -1,3 +1,17 @@
-//! Linux user mode: ELF parsing and validation (loading, syscalls, signals and threads come later).
+//! Linux user mode: run a guest Linux program on the host kernel.
+//!
+//! - [`elf`]: ELF parsing and validation; [`loader`]: the address space a program starts
+//!   with (segments, dynamic linker, stack, auxv).
+//! - [`arch`]: the per-architecture ABI (registers, structures, signal frames);
+//!   [`sysno`]: the generic syscall numbers.
+//! - [`process`]: processes and threads (one host thread per guest thread);
+//!   [`syscall`]: the system calls, shared by all architectures; [`signal`]: guest
+//!   signals and how host signals reach them.
 
+pub mod arch;
 pub mod elf;
+pub mod loader;
+pub mod process;
+pub mod signal;
+pub mod syscall;
+pub mod sysno;

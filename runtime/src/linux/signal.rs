@@ -1,0 +1,266 @@
+//! Guest signals: the guest's actions, masks and pending sets, and how host signals
+//! reach guest threads.
+//!
+//! Guest threads are host threads, and mimic mirrors the guest onto the host wherever
+//! the semantics agree: a guest signal mask becomes the host thread's mask (so the
+//! host kernel picks the receiving thread and keeps blocked signals pending), and a
+//! guest SIG_DFL or SIG_IGN becomes the same host disposition (so a default-fatal
+//! signal kills mimic exactly as it would kill the guest). Only signals with a guest
+//! handler get a host handler: it records the signal and its siginfo for the thread
+//! it landed on and asks that thread's engine to stop, and the thread builds the guest
+//! signal frame at its next instruction boundary. Blocking host system calls return
+//! EINTR to such a handler, which gives SA_RESTART its meaning.
+//!
+//! Synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE) come from the engine
+//! (guest faults and traps), never from host handlers: the host's own SIGSEGV/SIGBUS
+//! handler belongs to the JIT's fault recovery.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const SIGHUP: i32 = 1;
+pub const SIGINT: i32 = 2;
+pub const SIGQUIT: i32 = 3;
+pub const SIGILL: i32 = 4;
+pub const SIGTRAP: i32 = 5;
+pub const SIGABRT: i32 = 6;
+pub const SIGBUS: i32 = 7;
+pub const SIGFPE: i32 = 8;
+pub const SIGKILL: i32 = 9;
+pub const SIGSEGV: i32 = 11;
+pub const SIGPIPE: i32 = 13;
+pub const SIGCHLD: i32 = 17;
+pub const SIGCONT: i32 = 18;
+pub const SIGSTOP: i32 = 19;
+pub const SIGURG: i32 = 23;
+pub const SIGWINCH: i32 = 28;
+/// Highest signal number (real-time signals included).
+pub const NSIG: usize = 64;
+
+pub const SA_SIGINFO: u64 = 4;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+// si_code values.
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+pub const BUS_ADRALN: i32 = 1;
+pub const ILL_ILLOPC: i32 = 1;
+pub const TRAP_BRKPT: i32 = 1;
+pub const FPE_INTDIV: i32 = 1;
+
+/// Signals the guest cannot catch or block.
+pub fn uncatchable(sig: i32) -> bool {
+    sig == SIGKILL || sig == SIGSTOP
+}
+
+/// Signals only the engine raises (guest faults and traps).
+pub fn synchronous(sig: i32) -> bool {
+    matches!(sig, SIGSEGV | SIGBUS | SIGILL | SIGTRAP | SIGFPE)
+}
+
+/// Whether the default action of `sig` is to ignore it.
+pub fn default_ignores(sig: i32) -> bool {
+    matches!(sig, SIGCHLD | SIGURG | SIGWINCH | SIGCONT)
+}
+
+/// The bit of `sig` in a 64-bit signal set.
+pub fn bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// A guest `struct sigaction` (kernel layout: handler, flags, restorer, mask).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// A guest siginfo (128 bytes; the 64-bit generic layout, which x86-64 hosts share).
+#[derive(Clone, Copy, Debug)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub code: i32,
+    /// si_addr of fault signals.
+    pub addr: u64,
+    raw: [u8; 128],
+}
+
+impl SigInfo {
+    /// A fault or trap raised by the guest's own instruction.
+    pub fn fault(signo: i32, code: i32, addr: u64) -> SigInfo {
+        let mut raw = [0u8; 128];
+        raw[0..4].copy_from_slice(&signo.to_le_bytes());
+        raw[8..12].copy_from_slice(&code.to_le_bytes());
+        raw[16..24].copy_from_slice(&addr.to_le_bytes());
+        SigInfo { signo, code, addr, raw }
+    }
+    /// From a host siginfo (same layout on x86-64 hosts and 64-bit generic guests).
+    pub fn from_host_bytes(raw: [u8; 128]) -> SigInfo {
+        let signo = i32::from_le_bytes(raw[0..4].try_into().unwrap());
+        let code = i32::from_le_bytes(raw[8..12].try_into().unwrap());
+        SigInfo { signo, code, addr: 0, raw }
+    }
+    pub fn to_bytes(&self) -> [u8; 128] {
+        self.raw
+    }
+}
+
+/// The signal state of one guest thread that host signal handlers write into.
+pub struct ThreadSignals {
+    /// Signals recorded by host handlers, not yet delivered.
+    pending: AtomicU64,
+    infos: [Cell<[u8; 128]>; NSIG],
+    kick: Cell<Option<crate::ExitHandle>>,
+}
+
+// SAFETY: a ThreadSignals is only touched by its own thread (including that thread's
+// signal handlers); it is Sync only so that it can sit in a thread-local pointer.
+unsafe impl Sync for ThreadSignals {}
+
+impl Default for ThreadSignals {
+    fn default() -> Self {
+        ThreadSignals {
+            pending: AtomicU64::new(0),
+            infos: std::array::from_fn(|_| Cell::new([0; 128])),
+            kick: Cell::new(None),
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: Cell<*const ThreadSignals> = const { Cell::new(std::ptr::null()) };
+}
+
+impl ThreadSignals {
+    /// Make this the calling thread's target for host signals, waking `kick`'s engine.
+    /// The caller keeps `self` alive (and in place) until [`ThreadSignals::detach`].
+    pub fn attach(&self, kick: crate::ExitHandle) {
+        self.kick.set(Some(kick));
+        CURRENT.with(|c| c.set(self));
+    }
+    pub fn detach(&self) {
+        CURRENT.with(|c| c.set(std::ptr::null()));
+        self.kick.set(None);
+    }
+    /// Record a signal for this thread (a host handler, or the thread itself).
+    pub fn raise(&self, info: SigInfo) {
+        let s = info.signo;
+        if (1..=NSIG as i32).contains(&s) {
+            self.infos[(s - 1) as usize].set(info.raw);
+            self.pending.fetch_or(bit(s), Ordering::Release);
+        }
+    }
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+    /// Take the lowest pending signal not in `blocked`.
+    pub fn take(&self, blocked: u64) -> Option<SigInfo> {
+        let p = self.pending.load(Ordering::Acquire) & !blocked;
+        if p == 0 {
+            return None;
+        }
+        let s = p.trailing_zeros() as i32 + 1;
+        self.pending.fetch_and(!bit(s), Ordering::AcqRel);
+        let raw = self.infos[(s - 1) as usize].get();
+        let mut info = SigInfo::from_host_bytes(raw);
+        info.signo = s;
+        Some(info)
+    }
+}
+
+extern "C" fn host_handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    let t = CURRENT.with(|c| c.get());
+    if t.is_null() {
+        return;
+    }
+    let mut raw = [0u8; 128];
+    if !info.is_null() {
+        // SAFETY: the kernel passes a valid siginfo of 128 bytes.
+        unsafe { std::ptr::copy_nonoverlapping(info.cast::<u8>(), raw.as_mut_ptr(), 128) };
+    }
+    raw[0..4].copy_from_slice(&sig.to_le_bytes());
+    // SAFETY: CURRENT points at the live ThreadSignals of this thread (attach/detach).
+    let t = unsafe { &*t };
+    t.raise(SigInfo::from_host_bytes(raw));
+    if let Some(k) = t.kick.get() {
+        // SAFETY: the kick handle belongs to this thread's engine, alive while attached.
+        unsafe { k.request() };
+    }
+}
+
+/// Set the host disposition of `sig` to match a guest action.
+pub fn mirror_action(sig: i32, act: &SigAction) {
+    if synchronous(sig) || uncatchable(sig) {
+        return;
+    }
+    // SAFETY: installing a handler or a standard disposition for a catchable signal;
+    // the handler only touches thread-local, async-signal-safe state.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = match act.handler {
+            SIG_DFL => libc::SIG_DFL,
+            SIG_IGN => libc::SIG_IGN,
+            _ => host_handler as *const () as usize,
+        };
+        // No SA_RESTART: a blocking host call must return so the guest handler can run.
+        sa.sa_flags = libc::SA_SIGINFO;
+        libc::sigfillset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Apply a guest signal mask to the calling host thread (never blocking the signals
+/// the engine needs for its own fault handling).
+pub fn mirror_mask(mask: u64) {
+    // SAFETY: plain sigset manipulation and pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in 1..=NSIG as i32 {
+            if mask & bit(s) != 0 && !synchronous(s) && !uncatchable(s) {
+                libc::sigaddset(&mut set, s);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Human name of a signal, for messages.
+pub fn name(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a static or thread-local string.
+    let p = unsafe { libc::strsignal(sig) };
+    if p.is_null() {
+        return format!("signal {sig}");
+    }
+    // SAFETY: non-null strsignal results are NUL-terminated strings.
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// End the whole process the way the guest would end: killed by `sig`, with no core
+/// file (the host's would describe mimic, not the guest).
+pub fn die_by_signal(sig: i32) -> ! {
+    // SAFETY: resetting dispositions and masks, then raising; exit if that fails.
+    unsafe {
+        let rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::setrlimit(libc::RLIMIT_CORE, &rl);
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+        libc::kill(libc::getpid(), sig);
+        libc::_exit(128 + sig);
+    }
+}

@@ -1,0 +1,1216 @@
+//! The Linux system-call layer shared by every guest architecture.
+//!
+//! The per-architecture table ([`LinuxArch::syscall_name`]) turns a guest number into
+//! the generic name, and calls are dispatched on names. Guest memory is host memory
+//! at a fixed offset, so buffers are checked against the guest's mappings (EFAULT
+//! otherwise) and handed to the host kernel in place; structures whose layout differs
+//! between the guest ABI and the x86-64 host (struct stat, open flags, epoll events)
+//! are converted. File descriptors, process ids and thread ids are the host's.
+
+use super::arch::{AltStack, LinuxArch};
+use super::process::{Flow, Thread};
+use super::signal::{self, SigAction, NSIG};
+use crate::usermem::{FileMap, MemError, Placement, Prot, PAGE};
+use std::ffi::CString;
+use std::sync::atomic::Ordering;
+
+/// A syscall's outcome: a value for the result register, or the register state was
+/// already set (rt_sigreturn), or control flow changes.
+pub enum Out {
+    Val(i64),
+    Regs,
+    Flow(Flow),
+}
+
+type R = Result<Out, i64>;
+
+fn errno() -> i64 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64
+}
+
+/// A host syscall's result (-1 and errno on failure).
+fn host(r: libc::c_long) -> R {
+    if r == -1 {
+        Err(errno())
+    } else {
+        Ok(Out::Val(r))
+    }
+}
+
+macro_rules! hsys {
+    ($nr:expr $(, $a:expr)*) => {
+        // SAFETY: every pointer argument was checked against the guest's mappings (or is
+        // null where the kernel allows it) and points into the guest reservation.
+        host(unsafe { libc::syscall($nr $(, $a)*) })
+    };
+}
+
+// Open flags whose values differ between asm-generic (AArch64) and x86-64.
+const G_O_DIRECTORY: u64 = 0o40000;
+const G_O_NOFOLLOW: u64 = 0o100000;
+const G_O_DIRECT: u64 = 0o200000;
+const G_O_LARGEFILE: u64 = 0o400000;
+const X_O_DIRECT: u64 = 0o40000;
+const X_O_LARGEFILE: u64 = 0o100000;
+const X_O_DIRECTORY: u64 = 0o200000;
+const X_O_NOFOLLOW: u64 = 0o400000;
+const SWAPPED: [(u64, u64); 4] =
+    [(G_O_DIRECTORY, X_O_DIRECTORY), (G_O_NOFOLLOW, X_O_NOFOLLOW), (G_O_DIRECT, X_O_DIRECT), (G_O_LARGEFILE, X_O_LARGEFILE)];
+
+/// Guest (asm-generic) open flags to host flags.
+pub fn open_flags_to_host(f: u64) -> i32 {
+    let mask: u64 = SWAPPED.iter().map(|&(g, _)| g).fold(0, |a, b| a | b);
+    let mut out = f & !mask;
+    for &(g, x) in &SWAPPED {
+        if f & g != 0 {
+            out |= x;
+        }
+    }
+    out as i32
+}
+
+/// Host open flags to guest (asm-generic) flags.
+pub fn open_flags_to_guest(f: u64) -> u64 {
+    let mask: u64 = SWAPPED.iter().map(|&(_, x)| x).fold(0, |a, b| a | b);
+    let mut out = f & !mask;
+    for &(g, x) in &SWAPPED {
+        if f & x != 0 {
+            out |= g;
+        }
+    }
+    out
+}
+
+/// A host `struct stat` in the asm-generic 64-bit layout (128 bytes).
+pub fn stat_generic(st: &libc::stat) -> [u8; 128] {
+    let mut b = [0u8; 128];
+    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    put(0, &st.st_dev.to_le_bytes());
+    put(8, &st.st_ino.to_le_bytes());
+    put(16, &st.st_mode.to_le_bytes());
+    put(20, &(st.st_nlink as u32).to_le_bytes());
+    put(24, &st.st_uid.to_le_bytes());
+    put(28, &st.st_gid.to_le_bytes());
+    put(32, &st.st_rdev.to_le_bytes());
+    put(48, &st.st_size.to_le_bytes());
+    put(56, &(st.st_blksize as i32).to_le_bytes());
+    put(64, &st.st_blocks.to_le_bytes());
+    put(72, &st.st_atime.to_le_bytes());
+    put(80, &(st.st_atime_nsec as u64).to_le_bytes());
+    put(88, &st.st_mtime.to_le_bytes());
+    put(96, &(st.st_mtime_nsec as u64).to_le_bytes());
+    put(104, &st.st_ctime.to_le_bytes());
+    put(112, &(st.st_ctime_nsec as u64).to_le_bytes());
+    b
+}
+
+/// Terminal ioctls whose argument layout is the same for 64-bit generic guests and
+/// x86-64 hosts: (request, bytes the argument points at, whether the kernel writes it).
+const TTY_IOCTLS: &[(u64, u64, bool)] = &[
+    (0x5401, 60, true),  // TCGETS (struct termios)
+    (0x5402, 60, false), // TCSETS
+    (0x5403, 60, false), // TCSETSW
+    (0x5404, 60, false), // TCSETSF
+    (0x540b, 0, false),  // TCFLSH
+    (0x540e, 0, false),  // TIOCSCTTY
+    (0x540f, 4, true),   // TIOCGPGRP
+    (0x5410, 4, false),  // TIOCSPGRP
+    (0x5413, 8, true),   // TIOCGWINSZ
+    (0x5414, 8, false),  // TIOCSWINSZ
+    (0x541b, 4, true),   // FIONREAD
+    (0x5421, 4, false),  // FIONBIO
+    (0x5451, 0, false),  // FIOCLEX
+    (0x5450, 0, false),  // FIONCLEX
+    (0x5429, 4, true),   // TIOCGSID
+];
+
+impl<A: LinuxArch> Thread<A> {
+    /// Guest address to host pointer for a buffer of `len` bytes the kernel reads
+    /// (`write` false) or writes.
+    fn ptr(&self, addr: u64, len: u64, write: bool) -> Result<*mut libc::c_void, i64> {
+        if len != 0 && !self.proc.mem.accessible(addr, len, write) {
+            return Err(libc::EFAULT as i64);
+        }
+        Ok(self.proc.mem.host_ptr(addr).cast())
+    }
+    /// Like [`Self::ptr`], but a null guest pointer stays null.
+    fn ptr_opt(&self, addr: u64, len: u64, write: bool) -> Result<*mut libc::c_void, i64> {
+        if addr == 0 {
+            Ok(std::ptr::null_mut())
+        } else {
+            self.ptr(addr, len, write)
+        }
+    }
+    fn read_u64(&self, addr: u64) -> Result<u64, i64> {
+        let mut b = [0u8; 8];
+        self.proc.mem.read_bytes(addr, &mut b).map_err(|_| libc::EFAULT as i64)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn write_out(&self, addr: u64, data: &[u8]) -> Result<(), i64> {
+        self.proc.mem.write_bytes(addr, data).map_err(|_| libc::EFAULT as i64)
+    }
+    fn cstr(&self, addr: u64) -> Result<Vec<u8>, i64> {
+        if addr == 0 {
+            return Err(libc::EFAULT as i64);
+        }
+        self.proc.mem.read_cstr(addr, 4096).ok_or(libc::EFAULT as i64)
+    }
+    /// A guest path as the host should see it: absolute paths prefer the sysroot's
+    /// file when it exists there (as qemu's -L does); /proc/self/exe is the guest
+    /// program, not mimic.
+    fn path(&self, addr: u64) -> Result<CString, i64> {
+        let p = self.cstr(addr)?;
+        CString::new(self.host_path(&p)).map_err(|_| libc::EINVAL as i64)
+    }
+    fn host_path(&self, p: &[u8]) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        if p == b"/proc/self/exe" || p == format!("/proc/{}/exe", std::process::id()).as_bytes() {
+            return self.proc.exe.as_os_str().as_bytes().to_vec();
+        }
+        if let (Some(root), Some(b'/')) = (&self.proc.opts.sysroot, p.first()) {
+            let cand = root.join(std::ffi::OsStr::from_bytes(&p[1..]));
+            if std::fs::symlink_metadata(&cand).is_ok() {
+                return cand.as_os_str().as_bytes().to_vec();
+            }
+        }
+        p.to_vec()
+    }
+    fn strings(&self, mut addr: u64) -> Result<Vec<Vec<u8>>, i64> {
+        let mut v = Vec::new();
+        if addr == 0 {
+            return Ok(v);
+        }
+        loop {
+            let p = self.read_u64(addr)?;
+            if p == 0 {
+                return Ok(v);
+            }
+            v.push(self.cstr(p)?);
+            addr += 8;
+            if v.len() > 1 << 20 {
+                return Err(libc::E2BIG as i64);
+            }
+        }
+    }
+    /// Host iovecs for a guest iovec array.
+    fn iovecs(&self, addr: u64, n: u64, write: bool) -> Result<Vec<libc::iovec>, i64> {
+        if n > 1024 {
+            return Err(libc::EINVAL as i64);
+        }
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let base = self.read_u64(addr + 16 * i)?;
+            let len = self.read_u64(addr + 16 * i + 8)?;
+            out.push(libc::iovec { iov_base: self.ptr(base, len, write)?, iov_len: len as usize });
+        }
+        Ok(out)
+    }
+    /// Any code translated from `[addr, addr+len)` is stale after a mapping change.
+    fn invalidate_code(&mut self, addr: u64, len: u64) {
+        let end = addr.saturating_add(len);
+        if self.proc.mem.mappings().iter().any(|&(s, e, p)| p.exec && s < end && addr < e) {
+            self.engine.invalidate(addr..end);
+        }
+    }
+
+    /// Handle the pending system call.
+    pub(crate) fn syscall(&mut self) -> Flow {
+        let (nr, a) = self.proc.arch.syscall(&self.state);
+        let name = self.proc.arch.syscall_name(nr);
+        let r = match name {
+            Some(n) => self.dispatch(n, a),
+            None => Err(libc::ENOSYS as i64),
+        };
+        if matches!(r, Err(e) if e == libc::ENOSYS as i64) {
+            self.proc.report_unknown(nr, name);
+        }
+        if self.proc.opts.strace {
+            let shown = match &r {
+                Ok(Out::Val(v)) if *v > 0xffff => format!("{v:#x}"),
+                Ok(Out::Val(v)) => v.to_string(),
+                Ok(Out::Regs) => "?".into(),
+                Ok(Out::Flow(_)) => "?".into(),
+                Err(e) => format!("-1 {} ({})", e, std::io::Error::from_raw_os_error(*e as i32)),
+            };
+            eprintln!(
+                "{} {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {shown}",
+                self.tid,
+                name.unwrap_or("?"),
+                a[0],
+                a[1],
+                a[2],
+                a[3],
+                a[4],
+                a[5]
+            );
+        }
+        match r {
+            Ok(Out::Val(v)) => {
+                self.proc.arch.set_syscall_result(&mut self.state, v);
+                Flow::Continue
+            }
+            Ok(Out::Regs) => Flow::Continue,
+            Ok(Out::Flow(f)) => f,
+            Err(e) if e == libc::EINTR as i64 => {
+                // A host signal interrupted a blocking call. If the guest gets a handler
+                // now, SA_RESTART decides; otherwise the call resumes transparently.
+                match self.deliverable() {
+                    Some(sig) if self.proc.action(sig).flags & signal::SA_RESTART == 0 && !restart_always(name) => {
+                        self.proc.arch.set_syscall_result(&mut self.state, -e)
+                    }
+                    Some(_) => self.proc.arch.restart_syscall(&mut self.state),
+                    None if returns_eintr(name) => self.proc.arch.set_syscall_result(&mut self.state, -e),
+                    None => self.proc.arch.restart_syscall(&mut self.state),
+                }
+                Flow::Continue
+            }
+            Err(e) => {
+                self.proc.arch.set_syscall_result(&mut self.state, -e);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn dispatch(&mut self, name: &str, a: [u64; 6]) -> R {
+        use libc::*;
+        let v = |x: i64| Ok(Out::Val(x));
+        let fd = a[0] as i32 as i64;
+        let dirfd = |x: u64| x as i32 as i64;
+        match name {
+            // ---- files ----
+            "read" => {
+                let b = self.ptr(a[1], a[2], true)?;
+                hsys!(SYS_read, fd, b, a[2])
+            }
+            "write" => {
+                let b = self.ptr(a[1], a[2], false)?;
+                hsys!(SYS_write, fd, b, a[2])
+            }
+            "pread64" => {
+                let b = self.ptr(a[1], a[2], true)?;
+                hsys!(SYS_pread64, fd, b, a[2], a[3])
+            }
+            "pwrite64" => {
+                let b = self.ptr(a[1], a[2], false)?;
+                hsys!(SYS_pwrite64, fd, b, a[2], a[3])
+            }
+            "readv" | "writev" | "preadv" | "pwritev" => {
+                let write_mem = name.starts_with('r') || name.starts_with("pr");
+                let iov = self.iovecs(a[1], a[2], write_mem)?;
+                let nr = match name {
+                    "readv" => SYS_readv,
+                    "writev" => SYS_writev,
+                    "preadv" => SYS_preadv,
+                    _ => SYS_pwritev,
+                };
+                hsys!(nr, fd, iov.as_ptr(), iov.len(), a[3], a[4])
+            }
+            "lseek" => hsys!(SYS_lseek, fd, a[1] as i64, a[2]),
+            "close" => hsys!(SYS_close, fd),
+            "openat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_openat, dirfd(a[0]), p.as_ptr(), open_flags_to_host(a[2]), a[3])
+            }
+            "dup" => hsys!(SYS_dup, fd),
+            "dup3" => hsys!(SYS_dup3, fd, a[1] as i32, open_flags_to_host(a[2])),
+            "fcntl" => self.fcntl(a),
+            "ioctl" => {
+                let req = a[1] & 0xffff_ffff;
+                match TTY_IOCTLS.iter().find(|t| t.0 == req) {
+                    Some(&(_, len, w)) => {
+                        let arg = if len == 0 { a[2] as *mut c_void } else { self.ptr(a[2], len, w)? };
+                        hsys!(SYS_ioctl, fd, req, arg)
+                    }
+                    None => Err(ENOTTY as i64),
+                }
+            }
+            "pipe2" => {
+                let mut fds = [0i32; 2];
+                self.ptr(a[0], 8, true)?;
+                hsys!(SYS_pipe2, fds.as_mut_ptr(), open_flags_to_host(a[1]))?;
+                let mut b = [0u8; 8];
+                b[..4].copy_from_slice(&fds[0].to_le_bytes());
+                b[4..].copy_from_slice(&fds[1].to_le_bytes());
+                self.write_out(a[0], &b)?;
+                v(0)
+            }
+            "fstat" => self.stat_common(fd, None, AT_EMPTY_PATH as u64, a[1]),
+            "newfstatat" => self.stat_common(dirfd(a[0]), Some(a[1]), a[3], a[2]),
+            "statx" => {
+                let p = self.path(a[1])?;
+                let b = self.ptr(a[4], 256, true)?;
+                hsys!(SYS_statx, dirfd(a[0]), p.as_ptr(), a[2] as i32, a[3] as u32, b)
+            }
+            "getdents64" => {
+                let b = self.ptr(a[1], a[2], true)?;
+                hsys!(SYS_getdents64, fd, b, a[2])
+            }
+            "readlinkat" => {
+                let raw = self.cstr(a[1])?;
+                if raw == b"/proc/self/exe" {
+                    use std::os::unix::ffi::OsStrExt;
+                    let exe = self.proc.exe.as_os_str().as_bytes();
+                    let n = exe.len().min(a[3] as usize);
+                    self.write_out(a[2], &exe[..n])?;
+                    return v(n as i64);
+                }
+                let p = CString::new(self.host_path(&raw)).map_err(|_| EINVAL as i64)?;
+                let b = self.ptr(a[2], a[3], true)?;
+                hsys!(SYS_readlinkat, dirfd(a[0]), p.as_ptr(), b, a[3])
+            }
+            "faccessat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_faccessat, dirfd(a[0]), p.as_ptr(), a[2] as i32)
+            }
+            "faccessat2" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_faccessat2, dirfd(a[0]), p.as_ptr(), a[2] as i32, a[3] as i32)
+            }
+            "unlinkat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_unlinkat, dirfd(a[0]), p.as_ptr(), a[2] as i32)
+            }
+            "mkdirat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_mkdirat, dirfd(a[0]), p.as_ptr(), a[2] as u32)
+            }
+            "mknodat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_mknodat, dirfd(a[0]), p.as_ptr(), a[2] as u32, a[3])
+            }
+            "renameat" | "renameat2" => {
+                let (p1, p2) = (self.path(a[1])?, self.path(a[3])?);
+                let flags = if name == "renameat2" { a[4] as u32 } else { 0 };
+                hsys!(SYS_renameat2, dirfd(a[0]), p1.as_ptr(), dirfd(a[2]), p2.as_ptr(), flags)
+            }
+            "linkat" => {
+                let (p1, p2) = (self.path(a[1])?, self.path(a[3])?);
+                hsys!(SYS_linkat, dirfd(a[0]), p1.as_ptr(), dirfd(a[2]), p2.as_ptr(), a[4] as i32)
+            }
+            "symlinkat" => {
+                let target = CString::new(self.cstr(a[0])?).map_err(|_| EINVAL as i64)?;
+                let p = self.path(a[2])?;
+                hsys!(SYS_symlinkat, target.as_ptr(), dirfd(a[1]), p.as_ptr())
+            }
+            "utimensat" => {
+                let p = if a[1] == 0 { None } else { Some(self.path(a[1])?) };
+                let t = self.ptr_opt(a[2], 32, false)?;
+                hsys!(SYS_utimensat, dirfd(a[0]), p.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()), t, a[3] as i32)
+            }
+            "fchmod" => hsys!(SYS_fchmod, fd, a[1] as u32),
+            "fchmodat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_fchmodat, dirfd(a[0]), p.as_ptr(), a[2] as u32)
+            }
+            "fchown" => hsys!(SYS_fchown, fd, a[1] as u32, a[2] as u32),
+            "fchownat" => {
+                let p = self.path(a[1])?;
+                hsys!(SYS_fchownat, dirfd(a[0]), p.as_ptr(), a[2] as u32, a[3] as u32, a[4] as i32)
+            }
+            "chdir" => {
+                let p = self.path(a[0])?;
+                hsys!(SYS_chdir, p.as_ptr())
+            }
+            "fchdir" => hsys!(SYS_fchdir, fd),
+            "getcwd" => {
+                let b = self.ptr(a[0], a[1], true)?;
+                hsys!(SYS_getcwd, b, a[1])
+            }
+            "ftruncate" => hsys!(SYS_ftruncate, fd, a[1] as i64),
+            "truncate" => {
+                let p = self.path(a[0])?;
+                hsys!(SYS_truncate, p.as_ptr(), a[1] as i64)
+            }
+            "fsync" => hsys!(SYS_fsync, fd),
+            "fdatasync" => hsys!(SYS_fdatasync, fd),
+            "sync" => hsys!(SYS_sync),
+            "syncfs" => hsys!(SYS_syncfs, fd),
+            "fallocate" => hsys!(SYS_fallocate, fd, a[1] as i32, a[2] as i64, a[3] as i64),
+            "fadvise64" => hsys!(SYS_fadvise64, fd, a[1] as i64, a[2] as i64, a[3] as i32),
+            "flock" => hsys!(SYS_flock, fd, a[1] as i32),
+            "umask" => hsys!(SYS_umask, a[0] as u32),
+            "statfs" => {
+                let p = self.path(a[0])?;
+                let b = self.ptr(a[1], 120, true)?;
+                hsys!(SYS_statfs, p.as_ptr(), b)
+            }
+            "fstatfs" => {
+                let b = self.ptr(a[1], 120, true)?;
+                hsys!(SYS_fstatfs, fd, b)
+            }
+            "sendfile" => {
+                let off = self.ptr_opt(a[2], 8, true)?;
+                hsys!(SYS_sendfile, fd, a[1] as i32, off, a[3])
+            }
+            "copy_file_range" => {
+                let o1 = self.ptr_opt(a[1], 8, true)?;
+                let o2 = self.ptr_opt(a[3], 8, true)?;
+                hsys!(SYS_copy_file_range, fd, o1, a[2] as i32, o2, a[4], a[5] as u32)
+            }
+            "ppoll" => {
+                let fds = self.ptr(a[0], 8 * a[1], true)?;
+                let ts = self.ptr_opt(a[2], 16, false)?;
+                let mask = self.ptr_opt(a[3], 8, false)?;
+                hsys!(SYS_ppoll, fds, a[1], ts, mask, a[4])
+            }
+            "pselect6" => {
+                let n = a[0].min(1024).div_ceil(64) * 8;
+                let (r, w, e) = (self.ptr_opt(a[1], n, true)?, self.ptr_opt(a[2], n, true)?, self.ptr_opt(a[3], n, true)?);
+                let ts = self.ptr_opt(a[4], 16, true)?;
+                // The sigmask argument is a {pointer, size} pair in guest memory.
+                let sm: *mut u64 = if a[5] == 0 {
+                    std::ptr::null_mut()
+                } else {
+                    let p = self.read_u64(a[5])?;
+                    let sz = self.read_u64(a[5] + 8)?;
+                    let mut pair = [0u64; 2];
+                    pair[0] = self.ptr_opt(p, 8, false)? as u64;
+                    pair[1] = sz;
+                    return hsys!(SYS_pselect6, a[0] as i32, r, w, e, ts, pair.as_mut_ptr());
+                };
+                hsys!(SYS_pselect6, a[0] as i32, r, w, e, ts, sm)
+            }
+            "epoll_create1" => hsys!(SYS_epoll_create1, a[0] as i32),
+            "epoll_ctl" => {
+                // struct epoll_event is 16 bytes (aligned) on generic 64-bit guests, 12
+                // (packed) on x86-64.
+                let mut ev = [0u8; 12];
+                if a[3] != 0 {
+                    let mut g = [0u8; 16];
+                    self.proc.mem.read_bytes(a[3], &mut g).map_err(|_| EFAULT as i64)?;
+                    ev[..4].copy_from_slice(&g[..4]);
+                    ev[4..].copy_from_slice(&g[8..]);
+                }
+                let p = if a[3] == 0 { std::ptr::null_mut() } else { ev.as_mut_ptr() };
+                hsys!(SYS_epoll_ctl, fd, a[1] as i32, a[2] as i32, p)
+            }
+            "epoll_pwait" => {
+                let max = (a[2] as i32).clamp(0, 4096) as usize;
+                let mut evs = vec![0u8; 12 * max.max(1)];
+                self.ptr(a[1], 16 * max as u64, true)?;
+                let mask = self.ptr_opt(a[4], 8, false)?;
+                let n = match hsys!(SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask, a[5])? {
+                    Out::Val(n) => n,
+                    _ => 0,
+                };
+                for i in 0..n as usize {
+                    let mut g = [0u8; 16];
+                    g[..4].copy_from_slice(&evs[12 * i..12 * i + 4]);
+                    g[8..].copy_from_slice(&evs[12 * i + 4..12 * i + 12]);
+                    self.write_out(a[1] + 16 * i as u64, &g)?;
+                }
+                v(n)
+            }
+            "eventfd2" => hsys!(SYS_eventfd2, a[0] as u32, open_flags_to_host(a[1])),
+
+            // ---- sockets (64-bit generic layouts match x86-64) ----
+            "socket" => hsys!(SYS_socket, a[0] as i32, a[1] as i32, a[2] as i32),
+            "socketpair" => {
+                let sv = self.ptr(a[3], 8, true)?;
+                hsys!(SYS_socketpair, a[0] as i32, a[1] as i32, a[2] as i32, sv)
+            }
+            "bind" | "connect" => {
+                let sa = self.ptr(a[1], a[2], false)?;
+                hsys!(if name == "bind" { SYS_bind } else { SYS_connect }, fd, sa, a[2] as u32)
+            }
+            "listen" => hsys!(SYS_listen, fd, a[1] as i32),
+            "shutdown" => hsys!(SYS_shutdown, fd, a[1] as i32),
+            "accept" | "accept4" => {
+                let len = if a[2] != 0 { self.read_u64(a[2])? & 0xffff_ffff } else { 0 };
+                let sa = self.ptr_opt(a[1], len, true)?;
+                let lp = self.ptr_opt(a[2], 4, true)?;
+                hsys!(SYS_accept4, fd, sa, lp, if name == "accept4" { a[3] as i32 } else { 0 })
+            }
+            "getsockname" | "getpeername" => {
+                let len = self.read_u64(a[2])? & 0xffff_ffff;
+                let sa = self.ptr(a[1], len, true)?;
+                let lp = self.ptr(a[2], 4, true)?;
+                hsys!(if name == "getsockname" { SYS_getsockname } else { SYS_getpeername }, fd, sa, lp)
+            }
+            "sendto" => {
+                let b = self.ptr(a[1], a[2], false)?;
+                let sa = self.ptr_opt(a[4], a[5], false)?;
+                hsys!(SYS_sendto, fd, b, a[2], a[3] as i32, sa, a[5] as u32)
+            }
+            "recvfrom" => {
+                let b = self.ptr(a[1], a[2], true)?;
+                let len = if a[5] != 0 { self.read_u64(a[5])? & 0xffff_ffff } else { 0 };
+                let sa = self.ptr_opt(a[4], len, true)?;
+                let lp = self.ptr_opt(a[5], 4, true)?;
+                hsys!(SYS_recvfrom, fd, b, a[2], a[3] as i32, sa, lp)
+            }
+            "setsockopt" => {
+                let o = self.ptr_opt(a[3], a[4], false)?;
+                hsys!(SYS_setsockopt, fd, a[1] as i32, a[2] as i32, o, a[4] as u32)
+            }
+            "getsockopt" => {
+                let len = self.read_u64(a[4])? & 0xffff_ffff;
+                let o = self.ptr(a[3], len, true)?;
+                let lp = self.ptr(a[4], 4, true)?;
+                hsys!(SYS_getsockopt, fd, a[1] as i32, a[2] as i32, o, lp)
+            }
+
+            // ---- memory ----
+            "brk" => v(self.proc.mem.brk(a[0]) as i64),
+            "mmap" => self.mmap(a),
+            "munmap" => {
+                self.invalidate_code(a[0], a[1]);
+                self.proc.mem.unmap(a[0], a[1]).map_err(|e| e.errno() as i64)?;
+                v(0)
+            }
+            "mprotect" => {
+                let prot = Prot::from_linux(a[2] as u32);
+                if !prot.exec {
+                    self.invalidate_code(a[0], a[1]);
+                }
+                self.proc.mem.protect(a[0], a[1], prot).map_err(|e| e.errno() as i64)?;
+                v(0)
+            }
+            "mremap" => self.mremap(a),
+            "madvise" => {
+                // MADV_DONTNEED on private anonymous memory zeroes it: do that for real.
+                if a[2] == 4 && a[1] != 0 {
+                    let p = self.ptr(a[0], a[1], false)?;
+                    return hsys!(SYS_madvise, p, a[1], 4);
+                }
+                v(0)
+            }
+            "msync" | "mlock" | "munlock" | "mlockall" | "munlockall" | "mlock2" => v(0),
+            "membarrier" => Err(ENOSYS as i64),
+
+            // ---- processes and threads ----
+            "exit" => {
+                if self.thread_count().fetch_sub(1, Ordering::AcqRel) == 1 {
+                    return Ok(Out::Flow(Flow::ExitGroup(a[0] as i32 & 0xff)));
+                }
+                Ok(Out::Flow(Flow::ExitThread(a[0] as i32 & 0xff)))
+            }
+            "exit_group" => Ok(Out::Flow(Flow::ExitGroup(a[0] as i32 & 0xff))),
+            "getpid" => hsys!(SYS_getpid),
+            "getppid" => hsys!(SYS_getppid),
+            "gettid" => v(self.tid as i64),
+            "getuid" => hsys!(SYS_getuid),
+            "geteuid" => hsys!(SYS_geteuid),
+            "getgid" => hsys!(SYS_getgid),
+            "getegid" => hsys!(SYS_getegid),
+            "getresuid" | "getresgid" => {
+                let (r, e, s) = (self.ptr(a[0], 4, true)?, self.ptr(a[1], 4, true)?, self.ptr(a[2], 4, true)?);
+                hsys!(if name == "getresuid" { SYS_getresuid } else { SYS_getresgid }, r, e, s)
+            }
+            "getgroups" => {
+                let b = self.ptr_opt(a[1], 4 * a[0], true)?;
+                hsys!(SYS_getgroups, a[0] as i32, b)
+            }
+            "setuid" => hsys!(SYS_setuid, a[0] as u32),
+            "setgid" => hsys!(SYS_setgid, a[0] as u32),
+            "setreuid" => hsys!(SYS_setreuid, a[0] as u32, a[1] as u32),
+            "setregid" => hsys!(SYS_setregid, a[0] as u32, a[1] as u32),
+            "setresuid" => hsys!(SYS_setresuid, a[0] as u32, a[1] as u32, a[2] as u32),
+            "setresgid" => hsys!(SYS_setresgid, a[0] as u32, a[1] as u32, a[2] as u32),
+            "getpgid" => hsys!(SYS_getpgid, a[0] as i32),
+            "setpgid" => hsys!(SYS_setpgid, a[0] as i32, a[1] as i32),
+            "getsid" => hsys!(SYS_getsid, a[0] as i32),
+            "setsid" => hsys!(SYS_setsid),
+            "kill" => hsys!(SYS_kill, a[0] as i32, a[1] as i32),
+            "tkill" => hsys!(SYS_tkill, a[0] as i32, a[1] as i32),
+            "tgkill" => hsys!(SYS_tgkill, a[0] as i32, a[1] as i32, a[2] as i32),
+            "wait4" => {
+                let st = self.ptr_opt(a[1], 4, true)?;
+                let ru = self.ptr_opt(a[3], 144, true)?;
+                hsys!(SYS_wait4, a[0] as i32, st, a[2] as i32, ru)
+            }
+            "waitid" => {
+                let info = self.ptr_opt(a[2], 128, true)?;
+                let ru = self.ptr_opt(a[4], 144, true)?;
+                hsys!(SYS_waitid, a[0] as i32, a[1] as i32, info, a[3] as i32, ru)
+            }
+            "set_tid_address" => {
+                self.clear_child_tid = a[0];
+                v(self.tid as i64)
+            }
+            "set_robust_list" => v(0),
+            "get_robust_list" => Err(ENOSYS as i64),
+            "rseq" => Err(ENOSYS as i64),
+            "clone" => self.clone(a[0], a[1], a[2], a[3], a[4]),
+            "clone3" => Err(ENOSYS as i64),
+            "execve" => self.execve(a[0], a[1], a[2]),
+            "futex" => self.futex(a),
+            "sched_yield" => hsys!(SYS_sched_yield),
+            "sched_getaffinity" => {
+                let b = self.ptr(a[2], a[1], true)?;
+                hsys!(SYS_sched_getaffinity, a[0] as i32, a[1], b)
+            }
+            "sched_setaffinity" => {
+                let b = self.ptr(a[2], a[1], false)?;
+                hsys!(SYS_sched_setaffinity, a[0] as i32, a[1], b)
+            }
+            "sched_getscheduler" => hsys!(SYS_sched_getscheduler, a[0] as i32),
+            "sched_getparam" => {
+                let b = self.ptr(a[1], 4, true)?;
+                hsys!(SYS_sched_getparam, a[0] as i32, b)
+            }
+            "getpriority" => hsys!(SYS_getpriority, a[0] as i32, a[1] as i32),
+            "setpriority" => hsys!(SYS_setpriority, a[0] as i32, a[1] as i32, a[2] as i32),
+            "prlimit64" => {
+                let new = self.ptr_opt(a[2], 16, false)?;
+                let old = self.ptr_opt(a[3], 16, true)?;
+                hsys!(SYS_prlimit64, a[0] as i32, a[1] as i32, new, old)
+            }
+            "getrlimit" => {
+                let b = self.ptr(a[1], 16, true)?;
+                hsys!(SYS_getrlimit, a[0] as i32, b)
+            }
+            "setrlimit" => {
+                let b = self.ptr(a[1], 16, false)?;
+                hsys!(SYS_setrlimit, a[0] as i32, b)
+            }
+            "getrusage" => {
+                let b = self.ptr(a[1], 144, true)?;
+                hsys!(SYS_getrusage, a[0] as i32, b)
+            }
+            "prctl" => match a[0] as i32 {
+                PR_SET_NAME | PR_GET_NAME => {
+                    let b = self.ptr(a[1], 16, a[0] as i32 == PR_GET_NAME)?;
+                    hsys!(SYS_prctl, a[0] as i32, b)
+                }
+                PR_SET_PDEATHSIG | PR_SET_DUMPABLE | PR_GET_DUMPABLE => hsys!(SYS_prctl, a[0] as i32, a[1]),
+                _ => Err(EINVAL as i64),
+            },
+            "uname" => {
+                // SAFETY: utsname is plain data; uname fills it.
+                let mut u: utsname = unsafe { std::mem::zeroed() };
+                // SAFETY: u is a valid utsname buffer.
+                if unsafe { uname(&mut u) } != 0 {
+                    return Err(errno());
+                }
+                let m = self.proc.arch.machine().as_bytes();
+                u.machine.fill(0);
+                for (d, s) in u.machine.iter_mut().zip(m) {
+                    *d = *s as c_char;
+                }
+                // SAFETY: utsname is plain data of 6 * 65 bytes.
+                let bytes = unsafe {
+                    std::slice::from_raw_parts((&u as *const utsname).cast::<u8>(), std::mem::size_of::<utsname>())
+                };
+                self.write_out(a[0], bytes)?;
+                v(0)
+            }
+            "sysinfo" => {
+                let b = self.ptr(a[0], 112, true)?;
+                hsys!(SYS_sysinfo, b)
+            }
+            "getrandom" => {
+                let b = self.ptr(a[0], a[1], true)?;
+                hsys!(SYS_getrandom, b, a[1], a[2] as u32)
+            }
+            "personality" => v(0),
+            "getcpu" => {
+                let c = self.ptr_opt(a[0], 4, true)?;
+                let n = self.ptr_opt(a[1], 4, true)?;
+                hsys!(SYS_getcpu, c, n, 0)
+            }
+
+            // ---- time ----
+            "clock_gettime" => {
+                let b = self.ptr(a[1], 16, true)?;
+                hsys!(SYS_clock_gettime, a[0] as i32, b)
+            }
+            "clock_getres" => {
+                let b = self.ptr_opt(a[1], 16, true)?;
+                hsys!(SYS_clock_getres, a[0] as i32, b)
+            }
+            "gettimeofday" => {
+                let t = self.ptr_opt(a[0], 16, true)?;
+                let z = self.ptr_opt(a[1], 8, true)?;
+                hsys!(SYS_gettimeofday, t, z)
+            }
+            "nanosleep" => {
+                let t = self.ptr(a[0], 16, false)?;
+                let r = self.ptr_opt(a[1], 16, true)?;
+                hsys!(SYS_nanosleep, t, r)
+            }
+            "clock_nanosleep" => {
+                let t = self.ptr(a[2], 16, false)?;
+                let r = self.ptr_opt(a[3], 16, true)?;
+                hsys!(SYS_clock_nanosleep, a[0] as i32, a[1] as i32, t, r)
+            }
+            "times" => {
+                let b = self.ptr_opt(a[0], 32, true)?;
+                hsys!(SYS_times, b)
+            }
+            "setitimer" => {
+                let n = self.ptr_opt(a[1], 32, false)?;
+                let o = self.ptr_opt(a[2], 32, true)?;
+                hsys!(SYS_setitimer, a[0] as i32, n, o)
+            }
+            "getitimer" => {
+                let o = self.ptr(a[1], 32, true)?;
+                hsys!(SYS_getitimer, a[0] as i32, o)
+            }
+
+            // ---- signals ----
+            "rt_sigaction" => self.sigaction(a[0] as i32, a[1], a[2], a[3]),
+            "rt_sigprocmask" => {
+                if a[3] != 8 {
+                    return Err(EINVAL as i64);
+                }
+                let old = self.mask;
+                if a[1] != 0 {
+                    let set = self.read_u64(a[1])?;
+                    let m = match a[0] as i32 {
+                        SIG_BLOCK => old | set,
+                        SIG_UNBLOCK => old & !set,
+                        SIG_SETMASK => set,
+                        _ => return Err(EINVAL as i64),
+                    };
+                    self.set_mask(m);
+                }
+                if a[2] != 0 {
+                    self.write_out(a[2], &old.to_le_bytes())?;
+                }
+                v(0)
+            }
+            "rt_sigpending" => {
+                // SAFETY: reading the host thread's pending set.
+                let host_pending = unsafe {
+                    let mut set: sigset_t = std::mem::zeroed();
+                    sigpending(&mut set);
+                    (1..=NSIG as i32).filter(|&s| sigismember(&set, s) == 1).fold(0u64, |m, s| m | signal::bit(s))
+                };
+                let p = (self.sig.pending() | host_pending) & self.mask;
+                self.write_out(a[0], &p.to_le_bytes())?;
+                v(0)
+            }
+            "rt_sigsuspend" => {
+                let m = self.read_u64(a[0])?;
+                let old = self.mask;
+                self.set_mask(m);
+                while self.deliverable_with(self.mask).is_none() {
+                    // SAFETY: waiting with the guest's temporary mask (never blocking the
+                    // engine's synchronous signals); returns after a host handler ran.
+                    unsafe {
+                        let mut set: sigset_t = std::mem::zeroed();
+                        sigemptyset(&mut set);
+                        for s in 1..=NSIG as i32 {
+                            if m & signal::bit(s) != 0 && !signal::synchronous(s) && !signal::uncatchable(s) {
+                                sigaddset(&mut set, s);
+                            }
+                        }
+                        sigsuspend(&set);
+                    }
+                }
+                // The handler runs with the temporary mask in force; its frame saves the
+                // old one, which sigreturn restores.
+                self.proc.arch.set_syscall_result(&mut self.state, -(EINTR as i64));
+                self.deliver_saving(old);
+                self.set_mask_after_suspend(old);
+                Ok(Out::Regs)
+            }
+            "sigaltstack" => {
+                if a[1] != 0 {
+                    let mut b = [0u8; 24];
+                    b[..8].copy_from_slice(&self.alt.sp.to_le_bytes());
+                    let on = self.alt.size != 0 && {
+                        let sp = self.proc.arch.sp(&self.state);
+                        sp >= self.alt.sp && sp < self.alt.sp + self.alt.size
+                    };
+                    let flags: i32 = if self.alt.size == 0 { 2 } else if on { 1 } else { 0 };
+                    b[8..12].copy_from_slice(&flags.to_le_bytes());
+                    b[16..].copy_from_slice(&self.alt.size.to_le_bytes());
+                    self.write_out(a[1], &b)?;
+                }
+                if a[0] != 0 {
+                    let mut b = [0u8; 24];
+                    self.proc.mem.read_bytes(a[0], &mut b).map_err(|_| EFAULT as i64)?;
+                    let sp = u64::from_le_bytes(b[..8].try_into().unwrap());
+                    let flags = i32::from_le_bytes(b[8..12].try_into().unwrap());
+                    let size = u64::from_le_bytes(b[16..].try_into().unwrap());
+                    if flags & 2 != 0 {
+                        self.alt = AltStack { sp: 0, flags: 2, size: 0 };
+                    } else {
+                        if size < 2048 {
+                            return Err(ENOMEM as i64);
+                        }
+                        self.alt = AltStack { sp, flags: 0, size };
+                    }
+                }
+                v(0)
+            }
+            "rt_sigreturn" => {
+                let mask = self
+                    .proc
+                    .arch
+                    .restore_frame(&self.proc.mem, &mut self.state)
+                    .map_err(|_| EFAULT as i64)
+                    .unwrap_or_else(|_| self.die(signal::SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None));
+                self.set_mask(mask);
+                Ok(Out::Regs)
+            }
+            "rt_sigtimedwait" => {
+                let set = self.read_u64(a[0])?;
+                if let Some(info) = self.sig.take(!set) {
+                    if a[1] != 0 {
+                        self.write_out(a[1], &info.to_bytes())?;
+                    }
+                    return v(info.signo as i64);
+                }
+                let info = self.ptr_opt(a[1], 128, true)?;
+                let ts = self.ptr_opt(a[2], 16, false)?;
+                let hs = set & !(signal::bit(signal::SIGKILL) | signal::bit(signal::SIGSTOP));
+                hsys!(SYS_rt_sigtimedwait, &hs as *const u64, info, ts, 8)
+            }
+            _ => Err(ENOSYS as i64),
+        }
+    }
+
+    fn deliverable_with(&self, mask: u64) -> Option<i32> {
+        let p = self.sig.pending() & !mask;
+        (p != 0).then(|| p.trailing_zeros() as i32 + 1)
+    }
+
+    fn stat_common(&mut self, dirfd: i64, path: Option<u64>, flags: u64, out: u64) -> R {
+        // SAFETY: libc::stat is plain data.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let p = match path {
+            Some(a) => self.path(a)?,
+            None => CString::default(),
+        };
+        hsys!(libc::SYS_newfstatat, dirfd, p.as_ptr(), &mut st as *mut libc::stat, flags as i32)?;
+        self.write_out(out, &stat_generic(&st))?;
+        Ok(Out::Val(0))
+    }
+
+    fn fcntl(&mut self, a: [u64; 6]) -> R {
+        use libc::*;
+        let fd = a[0] as i32;
+        match a[1] as i32 {
+            F_GETFL => {
+                let r = match hsys!(SYS_fcntl, fd, F_GETFL)? {
+                    Out::Val(r) => r,
+                    _ => 0,
+                };
+                Ok(Out::Val(open_flags_to_guest(r as u64) as i64))
+            }
+            F_SETFL => hsys!(SYS_fcntl, fd, F_SETFL, open_flags_to_host(a[2])),
+            F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+                let w = matches!(a[1] as i32, F_GETLK | F_OFD_GETLK);
+                let p = self.ptr(a[2], 32, w)?;
+                hsys!(SYS_fcntl, fd, a[1] as i32, p)
+            }
+            F_DUPFD | F_DUPFD_CLOEXEC | F_GETFD | F_SETFD | F_GETOWN | F_SETOWN | F_GETPIPE_SZ | F_SETPIPE_SZ
+            | F_ADD_SEALS | F_GET_SEALS => hsys!(SYS_fcntl, fd, a[1] as i32, a[2]),
+            _ => Err(EINVAL as i64),
+        }
+    }
+
+    fn mmap(&mut self, a: [u64; 6]) -> R {
+        const MAP_SHARED: u64 = 0x01;
+        const MAP_FIXED: u64 = 0x10;
+        const MAP_ANONYMOUS: u64 = 0x20;
+        const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+        let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2] as u32, a[3], a[4] as i32, a[5]);
+        if len == 0 || !off.is_multiple_of(PAGE) {
+            return Err(libc::EINVAL as i64);
+        }
+        let place = if flags & MAP_FIXED_NOREPLACE != 0 {
+            Placement::FixedNoReplace(addr)
+        } else if flags & MAP_FIXED != 0 {
+            Placement::Fixed(addr)
+        } else {
+            Placement::Hint(addr)
+        };
+        if matches!(place, Placement::Fixed(_)) {
+            self.invalidate_code(addr, len);
+        }
+        let prot = Prot::from_linux(prot);
+        let err = |e: MemError| e.errno() as i64;
+        let r = if flags & MAP_ANONYMOUS != 0 {
+            if flags & MAP_SHARED != 0 {
+                // Shared anonymous memory must stay shared with forked children.
+                // SAFETY: memfd_create with a static name.
+                let mfd = unsafe { libc::memfd_create(c"mimic-shm".as_ptr(), libc::MFD_CLOEXEC) };
+                if mfd < 0 {
+                    return Err(errno());
+                }
+                // SAFETY: sizing our own memfd.
+                unsafe { libc::ftruncate(mfd, len as libc::off_t) };
+                let r = self.proc.mem.map_file(place, len, prot, FileMap { fd: mfd, offset: 0, shared: true });
+                // SAFETY: the mapping keeps the file alive.
+                unsafe { libc::close(mfd) };
+                r.map_err(err)?
+            } else {
+                self.proc.mem.map(place, len, prot).map_err(err)?
+            }
+        } else {
+            self.proc.mem.map_file(place, len, prot, FileMap { fd, offset: off, shared: flags & MAP_SHARED != 0 }).map_err(
+                |e| match e {
+                    MemError::Host(e) => e as i64,
+                    e => e.errno() as i64,
+                },
+            )?
+        };
+        Ok(Out::Val(r as i64))
+    }
+
+    fn mremap(&mut self, a: [u64; 6]) -> R {
+        const MREMAP_MAYMOVE: u64 = 1;
+        const MREMAP_FIXED: u64 = 2;
+        let (old, old_len, new_len, flags) = (a[0], a[1], a[2], a[3]);
+        if !old.is_multiple_of(PAGE) || new_len == 0 || flags & MREMAP_FIXED != 0 {
+            return Err(libc::EINVAL as i64);
+        }
+        let page_up = |x: u64| x.div_ceil(PAGE) * PAGE;
+        let (ol, nl) = (page_up(old_len), page_up(new_len));
+        let prot = self.proc.mem.prot_at(old).ok_or(libc::EFAULT as i64)?;
+        if nl <= ol {
+            if nl < ol {
+                self.invalidate_code(old + nl, ol - nl);
+                self.proc.mem.unmap(old + nl, ol - nl).map_err(|e| e.errno() as i64)?;
+            }
+            return Ok(Out::Val(old as i64));
+        }
+        // Grow in place if the pages after are free.
+        if self.proc.mem.map(Placement::FixedNoReplace(old + ol), nl - ol, prot).is_ok() {
+            return Ok(Out::Val(old as i64));
+        }
+        if flags & MREMAP_MAYMOVE == 0 {
+            return Err(libc::ENOMEM as i64);
+        }
+        let new = self.proc.mem.map(Placement::Hint(0), nl, prot).map_err(|e| e.errno() as i64)?;
+        let mut buf = vec![0u8; ol as usize];
+        // Copy through the host view (the old range may be read-protected for the guest).
+        // SAFETY: both ranges are mapped in our reservation; the old one for `ol` bytes
+        // (it was mapped, prot_at said so) is read through a host pointer only if the
+        // host can read it, which holds for every guest-readable or -writable mapping.
+        if prot.read || prot.write {
+            unsafe { std::ptr::copy_nonoverlapping(self.proc.mem.host_ptr(old), buf.as_mut_ptr(), ol as usize) };
+            let _ = self.proc.mem.poke(new, &buf);
+        }
+        self.invalidate_code(old, ol);
+        let _ = self.proc.mem.unmap(old, ol);
+        Ok(Out::Val(new as i64))
+    }
+
+    fn futex(&mut self, a: [u64; 6]) -> R {
+        use libc::*;
+        let op = a[1] as i32;
+        let cmd = op & FUTEX_CMD_MASK;
+        let uaddr = self.ptr(a[0], 4, false)?;
+        let (timeout, uaddr2): (*mut c_void, *mut c_void) = match cmd {
+            FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2 => {
+                (self.ptr_opt(a[3], 16, false)?, self.ptr_opt(a[4], 4, false)?)
+            }
+            FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_WAKE_OP | FUTEX_CMP_REQUEUE_PI => {
+                (a[3] as *mut c_void, self.ptr(a[4], 4, false)?)
+            }
+            _ => (a[3] as *mut c_void, std::ptr::null_mut()),
+        };
+        hsys!(SYS_futex, uaddr, op, a[2] as u32, timeout, uaddr2, a[5] as u32)
+    }
+
+    fn sigaction(&mut self, sig: i32, new: u64, old: u64, size: u64) -> R {
+        if size != 8 {
+            return Err(libc::EINVAL as i64);
+        }
+        if !(1..=NSIG as i32).contains(&sig) {
+            return Err(libc::EINVAL as i64);
+        }
+        let idx = (sig - 1) as usize;
+        let cur = self.proc.action(sig);
+        if old != 0 {
+            let mut b = [0u8; 32];
+            b[..8].copy_from_slice(&cur.handler.to_le_bytes());
+            b[8..16].copy_from_slice(&cur.flags.to_le_bytes());
+            b[16..24].copy_from_slice(&cur.restorer.to_le_bytes());
+            b[24..].copy_from_slice(&cur.mask.to_le_bytes());
+            self.write_out(old, &b)?;
+        }
+        if new != 0 {
+            if signal::uncatchable(sig) {
+                return Err(libc::EINVAL as i64);
+            }
+            let act = SigAction {
+                handler: self.read_u64(new)?,
+                flags: self.read_u64(new + 8)?,
+                restorer: self.read_u64(new + 16)?,
+                mask: self.read_u64(new + 24)?,
+            };
+            self.proc.actions.lock().unwrap_or_else(|e| e.into_inner())[idx] = act;
+            signal::mirror_action(sig, &act);
+        }
+        Ok(Out::Val(0))
+    }
+}
+
+/// Calls Linux restarts after a handler regardless of SA_RESTART? None of ours; kept
+/// for clarity of the EINTR rule.
+fn restart_always(_name: Option<&str>) -> bool {
+    false
+}
+
+/// Calls that report EINTR even when no guest handler ran (they wait for signals).
+fn returns_eintr(name: Option<&str>) -> bool {
+    matches!(name, Some("rt_sigsuspend" | "rt_sigtimedwait" | "ppoll" | "pselect6" | "epoll_pwait"))
+}
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+
+impl<A: LinuxArch> Thread<A> {
+    /// clone: a new thread (CLONE_THREAD) is a host thread sharing everything; any
+    /// other clone is a host fork (vfork included: the parent waits until the child
+    /// execs or exits, as vfork promises).
+    fn clone(&mut self, flags: u64, newsp: u64, ptid: u64, tls: u64, ctid: u64) -> R {
+        if flags & CLONE_THREAD != 0 {
+            if flags & CLONE_VM == 0 {
+                return Err(libc::EINVAL as i64);
+            }
+            let mut st = self.state.clone();
+            self.proc.arch.clone_child(&mut st, newsp);
+            if flags & CLONE_SETTLS != 0 {
+                self.proc.arch.set_tls(&mut st, tls);
+            }
+            let clear = (flags & CLONE_CHILD_CLEARTID != 0).then_some(ctid);
+            let pset = (flags & CLONE_PARENT_SETTID != 0).then_some(ptid);
+            let tid = self.spawn_thread(st, clear, pset)?;
+            if flags & CLONE_CHILD_SETTID != 0 {
+                self.write_out(ctid, &tid.to_le_bytes())?;
+            }
+            return Ok(Out::Val(tid as i64));
+        }
+        let mut vfork_pipe = [-1i32; 2];
+        if flags & CLONE_VFORK != 0 {
+            // SAFETY: creating a pipe into our own array.
+            unsafe { libc::pipe2(vfork_pipe.as_mut_ptr(), libc::O_CLOEXEC) };
+        }
+        // SAFETY: fork in a process whose other threads (other guest threads) hold no
+        // locks the child needs, except by rare races documented in the notes.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(errno());
+        }
+        if pid == 0 {
+            if vfork_pipe[0] >= 0 {
+                // SAFETY: closing our copy of the read end.
+                unsafe { libc::close(vfork_pipe[0]) };
+            }
+            if let Err(e) = self.proc.cache.after_fork() {
+                eprintln!("mimic: fork: {e}");
+                // SAFETY: leaving the child immediately.
+                unsafe { libc::_exit(127) };
+            }
+            // SAFETY: gettid has no preconditions.
+            self.tid = unsafe { libc::gettid() };
+            self.thread_count().store(1, Ordering::Release);
+            self.proc.arch.clone_child(&mut self.state, newsp);
+            if flags & CLONE_SETTLS != 0 {
+                self.proc.arch.set_tls(&mut self.state, tls);
+            }
+            if flags & CLONE_CHILD_SETTID != 0 {
+                let _ = self.write_out(ctid, &self.tid.to_le_bytes());
+            }
+            if flags & CLONE_CHILD_CLEARTID != 0 {
+                self.clear_child_tid = ctid;
+            }
+            return Ok(Out::Regs);
+        }
+        if flags & CLONE_PARENT_SETTID != 0 {
+            let _ = self.write_out(ptid, &pid.to_le_bytes());
+        }
+        if vfork_pipe[0] >= 0 {
+            // SAFETY: our pipe ends; read blocks until the child's write end closes
+            // (exec with CLOEXEC, or exit).
+            unsafe {
+                libc::close(vfork_pipe[1]);
+                let mut b = 0u8;
+                while libc::read(vfork_pipe[0], (&mut b as *mut u8).cast(), 1) < 0 && errno() == libc::EINTR as i64 {}
+                libc::close(vfork_pipe[0]);
+            }
+        }
+        Ok(Out::Val(pid as i64))
+    }
+
+    /// execve: another guest program runs in a fresh mimic (the same options); a
+    /// script runs its #! interpreter; a host-architecture program runs natively.
+    fn execve(&mut self, path: u64, argv: u64, envp: u64) -> R {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = self.cstr(path)?;
+        let mut args = self.strings(argv)?;
+        let env = self.strings(envp)?;
+        let mut prog = self.host_path(&raw);
+        let mut head = [0u8; 256];
+        let n = read_head(&prog, &mut head)?;
+        let mut head = &head[..n];
+        let mut script_buf;
+        if head.starts_with(b"#!") {
+            let line = head[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
+            let line = String::from_utf8_lossy(line).trim().to_string();
+            let mut parts = line.splitn(2, [' ', '\t']);
+            let interp = parts.next().unwrap_or("").to_string();
+            if interp.is_empty() {
+                return Err(libc::ENOEXEC as i64);
+            }
+            let mut new_args = vec![interp.clone().into_bytes()];
+            if let Some(arg) = parts.next().map(str::trim).filter(|s| !s.is_empty()) {
+                new_args.push(arg.as_bytes().to_vec());
+            }
+            new_args.push(raw.clone());
+            new_args.extend(args.into_iter().skip(1));
+            args = new_args;
+            prog = self.host_path(interp.as_bytes());
+            script_buf = [0u8; 256];
+            let n = read_head(&prog, &mut script_buf)?;
+            head = &script_buf[..n];
+        }
+        // SAFETY: access on a NUL-terminated path.
+        let cprog = CString::new(prog.clone()).map_err(|_| libc::EINVAL as i64)?;
+        if unsafe { libc::access(cprog.as_ptr(), libc::X_OK) } != 0 {
+            return Err(errno());
+        }
+        let native = head.len() >= 20 && head.starts_with(b"\x7fELF") && u16::from_le_bytes([head[18], head[19]]) == 62;
+        let (exe, argv_host): (CString, Vec<Vec<u8>>) = if native {
+            (cprog, args)
+        } else if head.starts_with(b"\x7fELF") {
+            let me = std::env::current_exe().map_err(|_| libc::ENOEXEC as i64)?;
+            let mut v: Vec<Vec<u8>> = vec![b"mimic".to_vec(), b"run".to_vec()];
+            v.extend(self.proc.opts.exec_args.iter().map(|s| s.as_bytes().to_vec()));
+            v.push(b"--argv0".to_vec());
+            v.push(args.first().cloned().unwrap_or_default());
+            v.push(b"--".to_vec());
+            v.push(prog);
+            v.extend(args.into_iter().skip(1));
+            (CString::new(me.as_os_str().as_bytes()).map_err(|_| libc::EINVAL as i64)?, v)
+        } else {
+            return Err(libc::ENOEXEC as i64);
+        };
+        let to_c = |v: Vec<Vec<u8>>| -> Result<Vec<CString>, i64> {
+            v.into_iter().map(|s| CString::new(s).map_err(|_| libc::EINVAL as i64)).collect()
+        };
+        let argv_c = to_c(argv_host)?;
+        let env_c = to_c(env)?;
+        let mut ap: Vec<*const libc::c_char> = argv_c.iter().map(|s| s.as_ptr()).collect();
+        ap.push(std::ptr::null());
+        let mut ep: Vec<*const libc::c_char> = env_c.iter().map(|s| s.as_ptr()).collect();
+        ep.push(std::ptr::null());
+        // SAFETY: NUL-terminated strings in null-terminated arrays that outlive the call.
+        unsafe { libc::execve(exe.as_ptr(), ap.as_ptr(), ep.as_ptr()) };
+        Err(errno())
+    }
+}
+
+/// The first bytes of a file (for execve's format check), with the open error.
+fn read_head(path: &[u8], buf: &mut [u8]) -> Result<usize, i64> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    let mut f = std::fs::File::open(p).map_err(|e| e.raw_os_error().unwrap_or(libc::ENOENT) as i64)?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(libc::EACCES as i64);
+    }
+    f.read(buf).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO) as i64)
+}

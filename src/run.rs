@@ -1,0 +1,109 @@
+//! `mimic run`: a foreign Linux program in user mode, like qemu-user.
+
+use clap::Args;
+use mimic_backend::OptLevel;
+use mimic_runtime::linux::arch::Aarch64Linux;
+use mimic_runtime::linux::elf::Arch;
+use mimic_runtime::linux::process::{read_program, Options, Process, StatsFormat};
+use mimic_runtime::{EngineConfig, Tier};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct UserRunArgs {
+    /// Guest root directory: the dynamic linker and absolute paths are looked up there
+    /// first (also MIMIC_LD_PREFIX).
+    #[arg(short = 'L', long = "sysroot", value_name = "DIR", env = "MIMIC_LD_PREFIX")]
+    sysroot: Option<PathBuf>,
+    /// Set a variable in the guest's environment (repeatable).
+    #[arg(short = 'E', value_name = "VAR=VALUE")]
+    set_env: Vec<String>,
+    /// Remove a variable from the guest's environment (repeatable).
+    #[arg(short = 'U', value_name = "VAR")]
+    unset_env: Vec<String>,
+    /// Print every system call the guest makes to stderr.
+    #[arg(long)]
+    strace: bool,
+    /// Execution tiers to use.
+    #[arg(long, value_enum, default_value = "auto")]
+    tier: super::TierArg,
+    /// Region entries before a region is compiled (auto tier).
+    #[arg(long, default_value_t = 16)]
+    threshold: u32,
+    /// Cranelift optimisation level.
+    #[arg(long, value_enum, default_value = "speed")]
+    opt: super::OptArg,
+    /// Print engine statistics at exit (text, or json with --stats=json) to stderr.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", require_equals = true)]
+    stats: Option<super::StatsFormat>,
+    /// argv[0] for the guest (default: PROGRAM as given).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+    /// The guest program and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM [ARGS]")]
+    command: Vec<String>,
+}
+
+pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
+    let program = PathBuf::from(&a.command[0]);
+    let (bytes, img) = read_program(&program).map_err(|e| e.to_string())?;
+    let mut args = a.command.clone();
+    if let Some(a0) = &a.argv0 {
+        args[0] = a0.clone();
+    }
+    let mut env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .filter(|(k, _)| k != "MIMIC_LD_PREFIX")
+        .collect();
+    for u in &a.unset_env {
+        env.retain(|(k, _)| k != u);
+    }
+    for s in &a.set_env {
+        let (k, v) = s.split_once('=').ok_or_else(|| format!("-E {s}: expected VAR=VALUE"))?;
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    let env: Vec<String> = env.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+
+    let tier = match a.tier {
+        super::TierArg::Interp => Tier::Interp,
+        super::TierArg::Jit => Tier::Jit,
+        super::TierArg::Auto => Tier::Auto { threshold: a.threshold },
+    };
+    let opt = if a.opt == super::OptArg::Speed { OptLevel::Speed } else { OptLevel::None };
+    let config = EngineConfig { tier, opt, ..EngineConfig::default() };
+    // What a re-executed mimic (guest execve) needs to run the same way.
+    let mut exec_args = Vec::new();
+    if let Some(root) = &a.sysroot {
+        exec_args.push("-L".to_string());
+        exec_args.push(root.to_string_lossy().into_owned());
+    }
+    if a.strace {
+        exec_args.push("--strace".into());
+    }
+    exec_args.push(format!("--tier={}", clap::ValueEnum::to_possible_value(&a.tier).unwrap().get_name()));
+    exec_args.push(format!("--threshold={}", a.threshold));
+    let stats = a.stats.map(|s| match s {
+        super::StatsFormat::Text => StatsFormat::Text,
+        super::StatsFormat::Json => StatsFormat::Json,
+    });
+    let opts = Options { sysroot: a.sysroot.clone(), strace: a.strace, exec_args, stats };
+    let thread = match img.arch {
+        Arch::Aarch64 => Process::start(Aarch64Linux::new(), &program, &bytes, &img, args, env, opts, config)
+            .map_err(|e| e.to_string())?,
+        other => {
+            return Err(format!(
+                "{}: a {} program; mimic runs aarch64 programs in user mode so far",
+                program.display(),
+                other.name()
+            ))
+        }
+    };
+    let code = thread.run();
+    // The main thread called exit while other threads run: the last one ends the
+    // process.
+    let _ = code;
+    loop {
+        std::thread::park();
+    }
+}
