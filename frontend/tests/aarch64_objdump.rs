@@ -59,6 +59,8 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("smnegl", &["smsubl"]),
     ("umull", &["umaddl"]),
     ("umnegl", &["umsubl"]),
+    ("sxtl", &["sshll"]),
+    ("uxtl", &["ushll"]),
     ("ngc", &["sbc"]),
     ("ngcs", &["sbcs"]),
     ("ssbb", &["dsb"]),
@@ -114,7 +116,20 @@ fn allowed(objdump: &str) -> Vec<&str> {
         return vec![base];
     }
     if let Some((_, bases)) = ALIASES.iter().find(|(a, _)| *a == objdump) {
-        return bases.to_vec();
+        // The same name may also be a SIMD instruction of its own (NEG, SMULL, UMULL...).
+        let mut v = bases.to_vec();
+        v.push(objdump);
+        return v;
+    }
+    // SIMD "second half" forms (SSHLL2, UADDW2, FCVTN2, ...) are the Q = 1 encodings of
+    // the instruction mimic names without the 2 (XTN2 and SHRN2 have patterns of their own).
+    if let Some(base) = objdump.strip_suffix('2') {
+        let base = match base {
+            "sxtl" => "sshll",
+            "uxtl" => "ushll",
+            b => b,
+        };
+        return vec![base, objdump];
     }
     if objdump.starts_with("b.") {
         return vec!["b.cond"];
@@ -652,11 +667,62 @@ const ASM: &str = r#"
     mov v0.s[1], v1.s[0]
     mov v0.b[15], v1.b[3]
     // Not implemented (yet): must be reported as such.
+    fcvtas x0, d1
+    uaddlv h0, v1.16b
+    sxtl v0.2d, v1.2s
+    uxtl2 v0.8h, v1.16b
+    ushll v2.4s, v3.4h, #3
+    uaddw2 v1.4s, v1.4s, v2.8h
+    smlal v0.2d, v2.2s, v1.2s
+    umull2 v0.4s, v1.8h, v2.8h
+    addhn v2.8b, v1.8h, v1.8h
+    fmla v1.4s, v2.4s, v4.4s
+    fmul v0.2d, v1.2d, v2.d[1]
+    mla v0.4s, v1.4s, v2.s[3]
+    faddp v0.4s, v1.4s, v2.4s
+    faddp s0, v1.2s
+    fcvtzs v0.4s, v1.4s
+    scvtf d0, d1
+    ucvtf v0.2d, v1.2d
+    fcvtl v0.2d, v1.2s
+    fcvtn2 v0.4s, v1.2d
+    ushr d0, d1, #11
+    shl d0, d0, #32
+    usra v0.4s, v1.4s, #7
+    cmge d0, d1, #0
+    cmgt d0, d1, d2
+    add d0, d1, d2
+    addp d0, v1.2d
+    abs v0.4s, v1.4s
+    neg d0, d1
+    uabd v0.16b, v1.16b, v2.16b
+    uqadd v0.8h, v1.8h, v2.8h
+    ushl v0.2d, v1.2d, v2.2d
+    uaddlp v0.4s, v1.8h
+    fmaxv s0, v1.4s
+    ld2 {v0.8h, v1.8h}, [x3], #32
+    st2 {v0.8h, v1.8h}, [x3], #32
+    ld3 {v0.4s, v1.4s, v2.4s}, [x0]
+    st4 {v0.16b, v1.16b, v2.16b, v3.16b}, [x0], x2
+    ld1r {v0.4s}, [x1]
+    ld1 {v0.s}[3], [x1]
+    st1 {v0.d}[1], [x1], #8
+    dc cvau, x2
+    dc civac, x2
+    dc zva, x3
+    ic ivau, x0
+    frinta d3, d1
+    frintx s3, s1
+    frinti d3, d1
+    fmaxnm d3, d8, d3
+    fminnm s3, s8, s3
+    fccmp d3, d3, #0x1, le
+    fccmpe s3, s2, #0x8, ne
+    fcvtzs w0, d1, #2
+    scvtf d0, x1, #10
     mrs x0, midr_el1
     mrs x0, cntvct_el0
     fadd h0, h1, h2
-    fcvtas x0, d1
-    uaddlv h0, v1.16b
     ldxp x0, x1, [x2]
     udf #0
 "#;

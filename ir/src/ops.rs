@@ -381,10 +381,12 @@ named_enum!(
     Endian { Little = "le", Big = "be" }
 );
 named_enum!(
-    /// Kinds of guest trap raised by `exit_trap`.
+    /// Kinds of guest trap raised by `exit_trap`. `codesync` is not a fault: the
+    /// instruction at the trap pc asks the runtime to drop translations of guest code
+    /// it names (AArch64 IC IVAU), and execution resumes after it.
     TrapKind { Illegal = "illegal", Breakpoint = "breakpoint", Unaligned = "unaligned",
                DivideByZero = "divzero", Privileged = "privileged", Software = "software",
-               Halt = "halt" }
+               Halt = "halt", CodeSync = "codesync" }
 );
 named_enum!(
     /// Control-flow hint of a region exit (for return-address prediction).

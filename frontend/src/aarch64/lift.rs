@@ -10,6 +10,9 @@ use super::decode::Fields;
 use super::Regs;
 use mimic_ir::*;
 
+mod simd2;
+pub use simd2::*;
+
 /// The encoding is reserved or unallocated (the lifter emitted nothing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reserved;
@@ -766,8 +769,8 @@ const SYSREG_CTR_EL0: u32 = sysreg(3, 3, 0, 0, 1);
 const SYSREG_DCZID_EL0: u32 = sysreg(3, 3, 0, 0, 7);
 /// CTR_EL0 as a Cortex-A72 reports it (64-byte cache lines, IDC/DIC clear).
 const CTR_EL0: u64 = 0x8444_c004;
-/// DCZID_EL0: DC ZVA prohibited (DZP set), block size 64 bytes.
-const DCZID_EL0: u64 = 0x14;
+/// DCZID_EL0: DC ZVA permitted (DZP clear), block size 64 bytes (2^4 words).
+const DCZID_EL0: u64 = 0x4;
 
 /// MRS: read a system register (NZCV, FPCR, FPSR, TPIDR_EL0, CTR_EL0, DCZID_EL0).
 pub fn mrs(l: &mut Lifter, f: &Fields) -> LiftResult {
@@ -1360,8 +1363,9 @@ pub fn simd_three(l: &mut Lifter, f: &Fields) -> LiftResult {
 
 /// CMGT/CMGE/CMLE/CMLT (zero): compare each element with 0 (bit 29 U, bits 13:12 op).
 pub fn simd_cmp_zero(l: &mut Lifter, f: &Fields) -> LiftResult {
-    let (q, size) = (f.bit('Q'), f.get('s'));
-    check(q || size != 3)?;
+    let (q, size) = (f.word >> 30 & 1 != 0, f.get('s'));
+    let scalar = f.word >> 28 & 1 != 0;
+    check(if scalar { size == 3 } else { q || size != 3 })?;
     let cc = match (f.word >> 29 & 1, f.word >> 12 & 3) {
         (0, 0) => IntCC::Sgt,
         (1, 0) => IntCC::Sge,
@@ -1369,7 +1373,7 @@ pub fn simd_cmp_zero(l: &mut Lifter, f: &Fields) -> LiftResult {
         _ => IntCC::Slt,
     };
     let n = l.get_v(f.get('n'));
-    let xs = l.lanes(n, size, nlanes(size, q));
+    let xs = l.lanes(n, size, if scalar { 1 } else { nlanes(size, q) });
     let lane_t = shape(size).lane_type();
     let out: Vec<Value> = xs
         .into_iter()
@@ -1380,7 +1384,7 @@ pub fn simd_cmp_zero(l: &mut Lifter, f: &Fields) -> LiftResult {
         })
         .collect();
     let res = l.build_vec(&out, size);
-    l.set_v(f.get('d'), res, q);
+    l.set_v(f.get('d'), res, q || scalar);
     Ok(())
 }
 
@@ -1538,8 +1542,9 @@ pub fn simd_shrn(l: &mut Lifter, f: &Fields) -> LiftResult {
 /// SSHR/USHR (bit 29 U) and SHL (vector, immediate): element size from the highest set
 /// bit of immh; immh = 0 is the modified-immediate class (see `OVERLAPS`).
 pub fn simd_shift_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
-    let (q, immh) = (f.bit('Q'), f.get('h'));
-    check(immh != 0 && (immh < 8 || q))?;
+    let (q, immh) = (f.word >> 30 & 1 != 0, f.get('h'));
+    let scalar = f.word >> 28 & 1 != 0;
+    check(immh != 0 && if scalar { immh >= 8 } else { immh < 8 || q })?;
     let size = 31 - immh.leading_zeros();
     let esize = 8 << size;
     let imm = immh << 3 | f.get('b');
@@ -1549,7 +1554,7 @@ pub fn simd_shift_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
         _ => (1, 2 * esize - imm),
     };
     let n = l.get_v(f.get('n'));
-    let xs = l.lanes(n, size, nlanes(size, q));
+    let xs = l.lanes(n, size, if scalar { 1 } else { nlanes(size, q) });
     let lane_t = shape(size).lane_type();
     let out: Vec<Value> = xs
         .into_iter()
@@ -1567,7 +1572,7 @@ pub fn simd_shift_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
         })
         .collect();
     let res = l.build_vec(&out, size);
-    l.set_v(f.get('d'), res, q);
+    l.set_v(f.get('d'), res, q || scalar);
     Ok(())
 }
 
@@ -1720,12 +1725,14 @@ pub fn simd_modimm(l: &mut Lifter, f: &Fields) -> LiftResult {
 
 /// CMEQ (zero): all ones in the elements equal to zero.
 pub fn simd_cmeq_zero(l: &mut Lifter, f: &Fields) -> LiftResult {
-    let (q, size) = (f.bit('Q'), f.get('s'));
-    check(q || size != 3)?;
+    let (q, size) = (f.word >> 30 & 1 != 0, f.get('s'));
+    let scalar = f.word >> 28 & 1 != 0;
+    check(if scalar { size == 3 } else { q || size != 3 })?;
     let n = l.get_v(f.get('n'));
     let zero = l.b.vconst(0);
     let res = l.b.vlanes(Opcode::Vcmpeq, shape(size), &[n, zero]);
-    l.set_v(f.get('d'), res, q);
+    // A scalar compare leaves only lane 0 (64 bits): the upper half is zeroed.
+    l.set_v(f.get('d'), res, q && !scalar);
     Ok(())
 }
 

@@ -34,12 +34,22 @@ macro_rules! table {
 #[rustfmt::skip]
 pub static OVERLAPS: &[(&str, &str)] = &[
     ("11010101000000110010000000011111", "11010101000000110010mmmmooo11111"), // nop, hint
-    // Modified immediates shadow the immh = 0000 corner of the shift-by-immediate class.
+    // Modified immediates shadow the immh = 0000 corner of the shift-by-immediate class
+    // (plain, accumulating and widening shifts).
     ("0Q00111100000jjj0xx001kkkkkddddd", "0Q0011110hhhhbbb000001nnnnnddddd"), // movi, sshr
     ("0Q00111100000jjj0xx101kkkkkddddd", "0Q0011110hhhhbbb010101nnnnnddddd"), // orr, shl
+    ("0Q00111100000jjj0xx101kkkkkddddd", "0Q0011110hhhhbbb000101nnnnnddddd"), // orr, ssra
     ("0Q00111100000jjj10x001kkkkkddddd", "000011110hhhhbbb100001nnnnnddddd"), // movi, shrn
     ("0Q00111100000jjj10x001kkkkkddddd", "010011110hhhhbbb100001nnnnnddddd"), // movi, shrn2
+    ("0Q00111100000jjj10x001kkkkkddddd", "0Q0011110hhhhbbb101001nnnnnddddd"), // movi, sshll
     ("0Q10111100000jjj0xx001kkkkkddddd", "0Q1011110hhhhbbb000001nnnnnddddd"), // mvni, ushr
+    ("0Q10111100000jjj0xx101kkkkkddddd", "0Q1011110hhhhbbb000101nnnnnddddd"), // bic, usra
+    ("0Q10111100000jjj10x001kkkkkddddd", "0Q1011110hhhhbbb101001nnnnnddddd"), // mvni, ushll
+    // LD1R is the opcode-110 corner of the single-structure LD1 space.
+    ("0Q001101010000001100ssnnnnnttttt", "0Q00110101000000xx0xxxnnnnnttttt"), // ld1r, ld1 (lane)
+    ("0Q001101110mmmmm1100ssnnnnnttttt", "0Q001101110mmmmmxx0xxxnnnnnttttt"), // ld1r, ld1 (lane, post-index)
+    // IC IVAU is the CRm = 0101 corner of the DC space.
+    ("110101010000101101110101001ttttt", "11010101000010110111mmmm001ttttt"), // ic, dc
 ];
 
 /// The table, in decode order.
@@ -387,6 +397,193 @@ pub static A64: &[Pattern] = table! {
     "fcvtmu" "f0011110yy110001000000nnnnnddddd" fp_to_int;
     "fcvtzs" "f0011110yy111000000000nnnnnddddd" fp_to_int;
     "fcvtzu" "f0011110yy111001000000nnnnnddddd" fp_to_int;
+    // Advanced SIMD, second part (lift/simd2.rs).
+    "sshll"  "0Q0011110hhhhbbb101001nnnnnddddd" simd_shll;
+    "ushll"  "0Q1011110hhhhbbb101001nnnnnddddd" simd_shll;
+    "ssra"   "0Q0011110hhhhbbb000101nnnnnddddd" simd_shift_acc;
+    "usra"   "0Q1011110hhhhbbb000101nnnnnddddd" simd_shift_acc;
+    "sshr"   "010111110hhhhbbb000001nnnnnddddd" simd_shift_imm;
+    "ushr"   "011111110hhhhbbb000001nnnnnddddd" simd_shift_imm;
+    "shl"    "010111110hhhhbbb010101nnnnnddddd" simd_shift_imm;
+    "ssra"   "010111110hhhhbbb000101nnnnnddddd" simd_shift_acc;
+    "usra"   "011111110hhhhbbb000101nnnnnddddd" simd_shift_acc;
+    "saddl"  "0Q001110ss1mmmmm000000nnnnnddddd" simd_three_diff;
+    "uaddl"  "0Q101110ss1mmmmm000000nnnnnddddd" simd_three_diff;
+    "saddw"  "0Q001110ss1mmmmm000100nnnnnddddd" simd_three_diff;
+    "uaddw"  "0Q101110ss1mmmmm000100nnnnnddddd" simd_three_diff;
+    "ssubl"  "0Q001110ss1mmmmm001000nnnnnddddd" simd_three_diff;
+    "usubl"  "0Q101110ss1mmmmm001000nnnnnddddd" simd_three_diff;
+    "ssubw"  "0Q001110ss1mmmmm001100nnnnnddddd" simd_three_diff;
+    "usubw"  "0Q101110ss1mmmmm001100nnnnnddddd" simd_three_diff;
+    "addhn"  "0Q001110ss1mmmmm010000nnnnnddddd" simd_three_diff;
+    "raddhn" "0Q101110ss1mmmmm010000nnnnnddddd" simd_three_diff;
+    "sabal"  "0Q001110ss1mmmmm010100nnnnnddddd" simd_three_diff;
+    "uabal"  "0Q101110ss1mmmmm010100nnnnnddddd" simd_three_diff;
+    "subhn"  "0Q001110ss1mmmmm011000nnnnnddddd" simd_three_diff;
+    "rsubhn" "0Q101110ss1mmmmm011000nnnnnddddd" simd_three_diff;
+    "sabdl"  "0Q001110ss1mmmmm011100nnnnnddddd" simd_three_diff;
+    "uabdl"  "0Q101110ss1mmmmm011100nnnnnddddd" simd_three_diff;
+    "smlal"  "0Q001110ss1mmmmm100000nnnnnddddd" simd_three_diff;
+    "umlal"  "0Q101110ss1mmmmm100000nnnnnddddd" simd_three_diff;
+    "smlsl"  "0Q001110ss1mmmmm101000nnnnnddddd" simd_three_diff;
+    "umlsl"  "0Q101110ss1mmmmm101000nnnnnddddd" simd_three_diff;
+    "smull"  "0Q001110ss1mmmmm110000nnnnnddddd" simd_three_diff;
+    "umull"  "0Q101110ss1mmmmm110000nnnnnddddd" simd_three_diff;
+    "fadd"   "0Q0011100z1mmmmm110101nnnnnddddd" simd_fp_three;
+    "fsub"   "0Q0011101z1mmmmm110101nnnnnddddd" simd_fp_three;
+    "fmul"   "0Q1011100z1mmmmm110111nnnnnddddd" simd_fp_three;
+    "fdiv"   "0Q1011100z1mmmmm111111nnnnnddddd" simd_fp_three;
+    "fmla"   "0Q0011100z1mmmmm110011nnnnnddddd" simd_fp_three;
+    "fmls"   "0Q0011101z1mmmmm110011nnnnnddddd" simd_fp_three;
+    "fmax"   "0Q0011100z1mmmmm111101nnnnnddddd" simd_fp_three;
+    "fmin"   "0Q0011101z1mmmmm111101nnnnnddddd" simd_fp_three;
+    "fmaxnm" "0Q0011100z1mmmmm110001nnnnnddddd" simd_fp_three;
+    "fminnm" "0Q0011101z1mmmmm110001nnnnnddddd" simd_fp_three;
+    "fabd"   "0Q1011101z1mmmmm110101nnnnnddddd" simd_fp_three;
+    "fcmeq"  "0Q0011100z1mmmmm111001nnnnnddddd" simd_fp_three;
+    "fcmge"  "0Q1011100z1mmmmm111001nnnnnddddd" simd_fp_three;
+    "fcmgt"  "0Q1011101z1mmmmm111001nnnnnddddd" simd_fp_three;
+    "facge"  "0Q1011100z1mmmmm111011nnnnnddddd" simd_fp_three;
+    "facgt"  "0Q1011101z1mmmmm111011nnnnnddddd" simd_fp_three;
+    "faddp"  "0Q1011100z1mmmmm110101nnnnnddddd" simd_fp_three;
+    "fmaxp"  "0Q1011100z1mmmmm111101nnnnnddddd" simd_fp_three;
+    "fminp"  "0Q1011101z1mmmmm111101nnnnnddddd" simd_fp_three;
+    "fmaxnmp" "0Q1011100z1mmmmm110001nnnnnddddd" simd_fp_three;
+    "fminnmp" "0Q1011101z1mmmmm110001nnnnnddddd" simd_fp_three;
+    "fabd"   "011111101z1mmmmm110101nnnnnddddd" simd_fp_three;
+    "fcmeq"  "010111100z1mmmmm111001nnnnnddddd" simd_fp_three;
+    "fcmge"  "011111100z1mmmmm111001nnnnnddddd" simd_fp_three;
+    "fcmgt"  "011111101z1mmmmm111001nnnnnddddd" simd_fp_three;
+    "facge"  "011111100z1mmmmm111011nnnnnddddd" simd_fp_three;
+    "facgt"  "011111101z1mmmmm111011nnnnnddddd" simd_fp_three;
+    "fabs"   "0Q0011101z100000111110nnnnnddddd" simd_fp_misc;
+    "fneg"   "0Q1011101z100000111110nnnnnddddd" simd_fp_misc;
+    "fsqrt"  "0Q1011101z100001111110nnnnnddddd" simd_fp_misc;
+    "frintn" "0Q0011100z100001100010nnnnnddddd" simd_fp_misc;
+    "frintm" "0Q0011100z100001100110nnnnnddddd" simd_fp_misc;
+    "frintp" "0Q0011101z100001100010nnnnnddddd" simd_fp_misc;
+    "frintz" "0Q0011101z100001100110nnnnnddddd" simd_fp_misc;
+    "frinta" "0Q1011100z100001100010nnnnnddddd" simd_fp_misc;
+    "frintx" "0Q1011100z100001100110nnnnnddddd" simd_fp_misc;
+    "frinti" "0Q1011101z100001100110nnnnnddddd" simd_fp_misc;
+    "fcvtns" "0Q0011100z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtnu" "0Q1011100z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtms" "0Q0011100z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtmu" "0Q1011100z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtas" "0Q0011100z100001110010nnnnnddddd" simd_fp_misc;
+    "fcvtau" "0Q1011100z100001110010nnnnnddddd" simd_fp_misc;
+    "scvtf"  "0Q0011100z100001110110nnnnnddddd" simd_fp_misc;
+    "ucvtf"  "0Q1011100z100001110110nnnnnddddd" simd_fp_misc;
+    "fcvtps" "0Q0011101z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtpu" "0Q1011101z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtzs" "0Q0011101z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtzu" "0Q1011101z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtns" "010111100z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtnu" "011111100z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtms" "010111100z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtmu" "011111100z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtas" "010111100z100001110010nnnnnddddd" simd_fp_misc;
+    "fcvtau" "011111100z100001110010nnnnnddddd" simd_fp_misc;
+    "scvtf"  "010111100z100001110110nnnnnddddd" simd_fp_misc;
+    "ucvtf"  "011111100z100001110110nnnnnddddd" simd_fp_misc;
+    "fcvtps" "010111101z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtpu" "011111101z100001101010nnnnnddddd" simd_fp_misc;
+    "fcvtzs" "010111101z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtzu" "011111101z100001101110nnnnnddddd" simd_fp_misc;
+    "fcvtl"  "0Q0011100z100001011110nnnnnddddd" simd_fcvt_long_narrow;
+    "fcvtn"  "0Q0011100z100001011010nnnnnddddd" simd_fcvt_long_narrow;
+    "add"    "01011110ss1mmmmm100001nnnnnddddd" simd_scalar_three;
+    "sub"    "01111110ss1mmmmm100001nnnnnddddd" simd_scalar_three;
+    "cmeq"   "01111110ss1mmmmm100011nnnnnddddd" simd_scalar_three;
+    "cmtst"  "01011110ss1mmmmm100011nnnnnddddd" simd_scalar_three;
+    "cmgt"   "01011110ss1mmmmm001101nnnnnddddd" simd_scalar_three;
+    "cmge"   "01011110ss1mmmmm001111nnnnnddddd" simd_scalar_three;
+    "cmhi"   "01111110ss1mmmmm001101nnnnnddddd" simd_scalar_three;
+    "cmhs"   "01111110ss1mmmmm001111nnnnnddddd" simd_scalar_three;
+    "cmgt"   "01011110ss100000100010nnnnnddddd" simd_cmp_zero;
+    "cmge"   "01111110ss100000100010nnnnnddddd" simd_cmp_zero;
+    "cmle"   "01111110ss100000100110nnnnnddddd" simd_cmp_zero;
+    "cmlt"   "01011110ss100000101010nnnnnddddd" simd_cmp_zero;
+    "cmeq"   "01011110ss100000100110nnnnnddddd" simd_cmeq_zero;
+    "abs"    "0Q001110ss100000101110nnnnnddddd" simd_abs_neg;
+    "neg"    "0Q101110ss100000101110nnnnnddddd" simd_abs_neg;
+    "abs"    "01011110ss100000101110nnnnnddddd" simd_abs_neg;
+    "neg"    "01111110ss100000101110nnnnnddddd" simd_abs_neg;
+    "addp"   "01011110ss110001101110nnnnnddddd" simd_addp_scalar;
+    "faddp"  "011111100z110000110110nnnnnddddd" simd_fp_pair_scalar;
+    "fmaxp"  "011111100z110000111110nnnnnddddd" simd_fp_pair_scalar;
+    "fminp"  "011111101z110000111110nnnnnddddd" simd_fp_pair_scalar;
+    "fmaxnmp" "011111100z110000110010nnnnnddddd" simd_fp_pair_scalar;
+    "fminnmp" "011111101z110000110010nnnnnddddd" simd_fp_pair_scalar;
+    "mla"    "0Q001110ss1mmmmm100101nnnnnddddd" simd_three_more;
+    "mls"    "0Q101110ss1mmmmm100101nnnnnddddd" simd_three_more;
+    "sabd"   "0Q001110ss1mmmmm011101nnnnnddddd" simd_three_more;
+    "uabd"   "0Q101110ss1mmmmm011101nnnnnddddd" simd_three_more;
+    "saba"   "0Q001110ss1mmmmm011111nnnnnddddd" simd_three_more;
+    "uaba"   "0Q101110ss1mmmmm011111nnnnnddddd" simd_three_more;
+    "shadd"  "0Q001110ss1mmmmm000001nnnnnddddd" simd_three_more;
+    "uhadd"  "0Q101110ss1mmmmm000001nnnnnddddd" simd_three_more;
+    "srhadd" "0Q001110ss1mmmmm000101nnnnnddddd" simd_three_more;
+    "urhadd" "0Q101110ss1mmmmm000101nnnnnddddd" simd_three_more;
+    "shsub"  "0Q001110ss1mmmmm001001nnnnnddddd" simd_three_more;
+    "uhsub"  "0Q101110ss1mmmmm001001nnnnnddddd" simd_three_more;
+    "sshl"   "0Q001110ss1mmmmm010001nnnnnddddd" simd_three_more;
+    "ushl"   "0Q101110ss1mmmmm010001nnnnnddddd" simd_three_more;
+    "sqadd"  "0Q001110ss1mmmmm000011nnnnnddddd" simd_three_more;
+    "uqadd"  "0Q101110ss1mmmmm000011nnnnnddddd" simd_three_more;
+    "sqsub"  "0Q001110ss1mmmmm001011nnnnnddddd" simd_three_more;
+    "uqsub"  "0Q101110ss1mmmmm001011nnnnnddddd" simd_three_more;
+    "saddlv" "0Q001110ss110000001110nnnnnddddd" simd_add_long;
+    "uaddlv" "0Q101110ss110000001110nnnnnddddd" simd_add_long;
+    "saddlp" "0Q001110ss100000001010nnnnnddddd" simd_add_long;
+    "uaddlp" "0Q101110ss100000001010nnnnnddddd" simd_add_long;
+    "sadalp" "0Q001110ss100000011010nnnnnddddd" simd_add_long;
+    "uadalp" "0Q101110ss100000011010nnnnnddddd" simd_add_long;
+    "fmaxv"  "0Q10111000110000111110nnnnnddddd" simd_fp_across;
+    "fminv"  "0Q10111010110000111110nnnnnddddd" simd_fp_across;
+    "fmaxnmv" "0Q10111000110000110010nnnnnddddd" simd_fp_across;
+    "fminnmv" "0Q10111010110000110010nnnnnddddd" simd_fp_across;
+    "mul"    "0Q001111ssxxmmmm1000x0nnnnnddddd" simd_by_elem;
+    "mla"    "0Q101111ssxxmmmm0000x0nnnnnddddd" simd_by_elem;
+    "mls"    "0Q101111ssxxmmmm0100x0nnnnnddddd" simd_by_elem;
+    "fmul"   "0Q0011111zxxmmmm1001x0nnnnnddddd" simd_by_elem;
+    "fmla"   "0Q0011111zxxmmmm0001x0nnnnnddddd" simd_by_elem;
+    "fmls"   "0Q0011111zxxmmmm0101x0nnnnnddddd" simd_by_elem;
+    "ld2"    "0Q001100010000001000ssnnnnnttttt" simd_ldst_multi;
+    "st2"    "0Q001100000000001000ssnnnnnttttt" simd_ldst_multi;
+    "ld3"    "0Q001100010000000100ssnnnnnttttt" simd_ldst_multi;
+    "st3"    "0Q001100000000000100ssnnnnnttttt" simd_ldst_multi;
+    "ld4"    "0Q001100010000000000ssnnnnnttttt" simd_ldst_multi;
+    "st4"    "0Q001100000000000000ssnnnnnttttt" simd_ldst_multi;
+    "ld2"    "0Q001100110mmmmm1000ssnnnnnttttt" simd_ldst_multi;
+    "st2"    "0Q001100100mmmmm1000ssnnnnnttttt" simd_ldst_multi;
+    "ld3"    "0Q001100110mmmmm0100ssnnnnnttttt" simd_ldst_multi;
+    "st3"    "0Q001100100mmmmm0100ssnnnnnttttt" simd_ldst_multi;
+    "ld4"    "0Q001100110mmmmm0000ssnnnnnttttt" simd_ldst_multi;
+    "st4"    "0Q001100100mmmmm0000ssnnnnnttttt" simd_ldst_multi;
+    "ld1r"   "0Q001101010000001100ssnnnnnttttt" simd_ld1r;
+    "ld1r"   "0Q001101110mmmmm1100ssnnnnnttttt" simd_ld1r;
+    "ld1"    "0Q00110101000000xx0xxxnnnnnttttt" simd_ldst_lane;
+    "st1"    "0Q00110100000000xx0xxxnnnnnttttt" simd_ldst_lane;
+    "ld1"    "0Q001101110mmmmmxx0xxxnnnnnttttt" simd_ldst_lane;
+    "st1"    "0Q001101100mmmmmxx0xxxnnnnnttttt" simd_ldst_lane;
+    // Cache maintenance (SYS with op1 = 3, CRn = 7).
+    "ic"     "110101010000101101110101001ttttt" sys;
+    "dc"     "11010101000010110111mmmm001ttttt" sys;
+    // Scalar floating point, second part.
+    "frinta" "00011110yy100110010000nnnnnddddd" fp_round;
+    "frintx" "00011110yy100111010000nnnnnddddd" fp_round;
+    "frinti" "00011110yy100111110000nnnnnddddd" fp_round;
+    "fmaxnm" "00011110yy1mmmmm011010nnnnnddddd" fp_minmax_num;
+    "fminnm" "00011110yy1mmmmm011110nnnnnddddd" fp_minmax_num;
+    "fccmp"  "00011110yy1mmmmmcccc01nnnnn0vvvv" fp_ccmp;
+    "fccmpe" "00011110yy1mmmmmcccc01nnnnn1vvvv" fp_ccmp;
+    "fcvtas" "f0011110yy100100000000nnnnnddddd" fp_to_int_away;
+    "fcvtau" "f0011110yy100101000000nnnnnddddd" fp_to_int_away;
+    "scvtf"  "f0011110yy000010ssssssnnnnnddddd" fp_fixed;
+    "ucvtf"  "f0011110yy000011ssssssnnnnnddddd" fp_fixed;
+    "fcvtzs" "f0011110yy011000ssssssnnnnnddddd" fp_fixed;
+    "fcvtzu" "f0011110yy011001ssssssnnnnnddddd" fp_fixed;
     // Integer pairs: non-temporal (no writeback), then post-index, signed offset, pre-index.
     "stnp"   "x010100000iiiiiiiuuuuunnnnnttttt" ldst_pair;
     "ldnp"   "x010100001iiiiiiiuuuuunnnnnttttt" ldst_pair;

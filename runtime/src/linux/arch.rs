@@ -57,7 +57,14 @@ pub trait LinuxArch: Send + Sync + 'static {
     /// Registers of a new thread or forked child: clone returns 0 there.
     fn clone_child(&self, st: &mut StateBuf, new_sp: u64);
 
-    /// Build a signal frame on the guest stack and enter the handler.
+    /// The guest code range an instruction-cache sync at `pc` names (the instruction
+    /// that raised `exit_trap codesync`), and the pc to resume at.
+    fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)>;
+    /// Machine code of the signal-return trampoline (rt_sigreturn), which mimic maps
+    /// for the guest as the kernel's vDSO provides it.
+    fn sigtramp_code(&self) -> Vec<u8>;
+    /// Build a signal frame on the guest stack and enter the handler, which returns
+    /// to `restorer`.
     #[allow(clippy::too_many_arguments)]
     fn setup_frame(
         &self,
@@ -65,6 +72,7 @@ pub trait LinuxArch: Send + Sync + 'static {
         st: &mut StateBuf,
         info: &SigInfo,
         act: &SigAction,
+        restorer: u64,
         old_mask: u64,
         alt: &AltStack,
     ) -> Result<(), MemFault>;
@@ -193,12 +201,27 @@ impl LinuxArch for Aarch64Linux {
         }
     }
 
+    fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)> {
+        // IC IVAU, Xt: the 64-byte line holding Xt (CTR_EL0.IminLine).
+        let mut w = [0u8; 4];
+        mem.fetch_bytes(pc, &mut w).ok()?;
+        let rt = (u32::from_le_bytes(w) & 31) as usize;
+        let addr = if rt == 31 { 0 } else { self.x(st, rt) } & !63;
+        Some((addr..addr + 64, pc + 4))
+    }
+
+    fn sigtramp_code(&self) -> Vec<u8> {
+        // mov x8, #139 (rt_sigreturn); svc #0
+        [0xd280_1168u32, 0xd400_0001].iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
     fn setup_frame(
         &self,
         mem: &UserMemory,
         st: &mut StateBuf,
         info: &SigInfo,
         act: &SigAction,
+        restorer: u64,
         old_mask: u64,
         alt: &AltStack,
     ) -> Result<(), MemFault> {
@@ -246,7 +269,7 @@ impl LinuxArch for Aarch64Linux {
         self.set_x(st, 1, frame);
         self.set_x(st, 2, uc);
         self.set_x(st, 29, record);
-        self.set_x(st, 30, act.restorer);
+        self.set_x(st, 30, restorer);
         self.set_sp(st, frame);
         self.set_pc(st, act.handler);
         Ok(())

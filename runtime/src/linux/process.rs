@@ -69,6 +69,8 @@ pub struct Process<A: LinuxArch> {
     /// The guest program's path as given (for /proc/self/exe, made absolute).
     pub exe: PathBuf,
     pub started: Started,
+    /// Address of the signal-return trampoline page.
+    pub sigtramp: u64,
     reported: Mutex<HashSet<u64>>,
     threads: AtomicUsize,
 }
@@ -113,6 +115,12 @@ impl<A: LinuxArch> Process<A> {
             big_endian: arch.big_endian(),
         };
         let started = loader::load(&mem, img, bytes, &spec).map_err(StartError::Load)?;
+        // The signal-return trampoline, where the kernel's vDSO would have it.
+        let sigtramp = mem
+            .map(crate::usermem::Placement::Hint(0), crate::usermem::PAGE, crate::usermem::Prot::RW)
+            .map_err(StartError::Memory)?;
+        let _ = mem.write_bytes(sigtramp, &arch.sigtramp_code());
+        mem.protect(sigtramp, crate::usermem::PAGE, crate::usermem::Prot::RX).map_err(StartError::Memory)?;
         let exe = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let cache = CodeCache::new(arch.frontend(), config);
         let layout = arch.layout();
@@ -126,6 +134,7 @@ impl<A: LinuxArch> Process<A> {
             opts,
             exe,
             started,
+            sigtramp,
             reported: Mutex::new(HashSet::new()),
             threads: AtomicUsize::new(1),
         });
@@ -240,6 +249,16 @@ impl<A: LinuxArch> Thread<A> {
                     self.force(SigInfo::fault(signal::SIGSEGV, code, pc), pc);
                     Flow::Continue
                 }
+                Ok(Stop::Trap { kind: TrapKind::CodeSync, pc }) => {
+                    match self.proc.arch.code_sync(&self.proc.mem, &self.state, pc) {
+                        Some((range, next)) => {
+                            self.engine.invalidate(range);
+                            self.proc.arch.set_pc(&mut self.state, next);
+                        }
+                        None => self.force(SigInfo::fault(signal::SIGSEGV, signal::SEGV_MAPERR, pc), pc),
+                    }
+                    Flow::Continue
+                }
                 Ok(Stop::Trap { kind, pc }) => {
                     let info = match kind {
                         TrapKind::Breakpoint => SigInfo::fault(signal::SIGTRAP, signal::TRAP_BRKPT, pc),
@@ -346,7 +365,10 @@ impl<A: LinuxArch> Thread<A> {
     }
 
     fn enter_handler(&mut self, info: SigInfo, act: SigAction, old: u64) {
-        if let Err(_f) = self.proc.arch.setup_frame(&self.proc.mem, &mut self.state, &info, &act, old, &self.alt) {
+        let restorer = if act.flags & signal::SA_RESTORER != 0 { act.restorer } else { self.proc.sigtramp };
+        if let Err(_f) =
+            self.proc.arch.setup_frame(&self.proc.mem, &mut self.state, &info, &act, restorer, old, &self.alt)
+        {
             // The stack is unusable: Linux kills the thread group with SIGSEGV.
             self.die(SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None);
         }

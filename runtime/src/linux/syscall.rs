@@ -846,6 +846,14 @@ impl<A: LinuxArch> Thread<A> {
                 self.set_mask(mask);
                 Ok(Out::Regs)
             }
+            "rt_sigqueueinfo" => {
+                let info = self.ptr(a[2], 128, false)?;
+                hsys!(SYS_rt_sigqueueinfo, a[0] as i32, a[1] as i32, info)
+            }
+            "rt_tgsigqueueinfo" => {
+                let info = self.ptr(a[3], 128, false)?;
+                hsys!(SYS_rt_tgsigqueueinfo, a[0] as i32, a[1] as i32, a[2] as i32, info)
+            }
             "rt_sigtimedwait" => {
                 let set = self.read_u64(a[0])?;
                 if let Some(info) = self.sig.take(!set) {
@@ -997,9 +1005,10 @@ impl<A: LinuxArch> Thread<A> {
         let cmd = op & FUTEX_CMD_MASK;
         let uaddr = self.ptr(a[0], 4, false)?;
         let (timeout, uaddr2): (*mut c_void, *mut c_void) = match cmd {
-            FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2 => {
-                (self.ptr_opt(a[3], 16, false)?, self.ptr_opt(a[4], 4, false)?)
+            FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
+                (self.ptr_opt(a[3], 16, false)?, std::ptr::null_mut())
             }
+            FUTEX_WAIT_REQUEUE_PI => (self.ptr_opt(a[3], 16, false)?, self.ptr(a[4], 4, false)?),
             FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_WAKE_OP | FUTEX_CMP_REQUEUE_PI => {
                 (a[3] as *mut c_void, self.ptr(a[4], 4, false)?)
             }
