@@ -26,6 +26,9 @@ pub enum FaultKind {
     /// Compiled code computed a host address outside the host's address space; the
     /// hardware does not report it, so `addr` is unknown (reported as 0).
     OutOfRange,
+    /// Mapped, but there is nothing behind it: a file mapping past the end of its file
+    /// (SIGBUS, BUS_ADRERR).
+    Bus,
 }
 
 /// A failed guest memory access.

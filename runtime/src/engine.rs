@@ -618,6 +618,8 @@ impl<F: Frontend> Engine<F> {
                         let write = flags & 1 != 0 || atomic;
                         let fault = if flags & 4 != 0 {
                             MemFault { addr: 0, write, kind: FaultKind::OutOfRange }
+                        } else if flags & 8 != 0 {
+                            MemFault { addr: self.ctx.fault_addr.wrapping_sub(base as u64), write, kind: FaultKind::Bus }
                         } else {
                             let addr = self.ctx.fault_addr.wrapping_sub(base as u64);
                             let host_kind = if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped };

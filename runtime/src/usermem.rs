@@ -12,6 +12,7 @@
 //! `munmap`, `mprotect` (ENOMEM over holes), and `brk`.
 
 use crate::memory::GuestMemory;
+use mimic_backend::cranelift::entry::{guarded_copy, CopyFault};
 use mimic_ir::{FaultKind, MemFault, Memory};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -461,15 +462,17 @@ impl Drop for UserMemory {
 impl UserMemory {
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
         self.check(addr, buf.len(), false, false)?;
-        // SAFETY: check() proved every byte is mapped readable inside the reservation.
-        unsafe { std::ptr::copy_nonoverlapping(self.host.add(addr as usize), buf.as_mut_ptr(), buf.len()) };
-        Ok(())
+        // SAFETY: check() proved every byte is mapped readable inside the reservation;
+        // the copy survives the mapping changing meanwhile.
+        let r = unsafe { guarded_copy(buf.as_mut_ptr(), self.host.add(addr as usize), buf.len()) };
+        r.map_err(|f| self.copy_fault(f, false))
     }
     pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
         self.check(addr, data.len(), true, false)?;
-        // SAFETY: check() proved every byte is mapped writable inside the reservation.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.host.add(addr as usize), data.len()) };
-        Ok(())
+        // SAFETY: check() proved every byte is mapped writable inside the reservation;
+        // the copy survives the mapping changing meanwhile.
+        let r = unsafe { guarded_copy(self.host.add(addr as usize), data.as_ptr(), data.len()) };
+        r.map_err(|f| self.copy_fault(f, true))
     }
     pub fn cas_at(&self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
         use std::sync::atomic::*;
@@ -568,8 +571,21 @@ impl UserMemory {
     pub fn fetch_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault> {
         self.check(addr, buf.len(), false, true)?;
         // SAFETY: check() proved every byte is mapped executable (hence readable here).
-        unsafe { std::ptr::copy_nonoverlapping(self.host.add(addr as usize), buf.as_mut_ptr(), buf.len()) };
-        Ok(())
+        let r = unsafe { guarded_copy(buf.as_mut_ptr(), self.host.add(addr as usize), buf.len()) };
+        r.map_err(|f| self.copy_fault(f, false))
+    }
+
+    /// The guest fault for a host fault in a guarded copy.
+    fn copy_fault(&self, f: CopyFault, write: bool) -> MemFault {
+        let addr = f.host_addr.wrapping_sub(self.host as u64);
+        let kind = if f.bus {
+            FaultKind::Bus
+        } else if self.prot_at(addr).is_some() {
+            FaultKind::Protection
+        } else {
+            FaultKind::Unmapped
+        };
+        MemFault { addr, write, kind }
     }
 
     /// Read a NUL-terminated string of at most `max` bytes (EFAULT / ENAMETOOLONG style

@@ -57,7 +57,60 @@ std::arch::global_asm!(
     // The handler set rsp to the saved value and rax to the exit code.
     "jmp 2b",
     ".size mimic_jit_fault_landing, . - mimic_jit_fault_landing",
+    // mimic_guarded_copy(dst = rdi, src = rsi, len = rdx) -> 0, or 1 if an access
+    // faulted (the handler moves the pc from the copy instruction to the fault exit).
+    ".globl mimic_guarded_copy",
+    ".type mimic_guarded_copy,@function",
+    "mimic_guarded_copy:",
+    "mov rcx, rdx",
+    ".globl mimic_guarded_copy_insn",
+    "mimic_guarded_copy_insn:",
+    "rep movsb",
+    "xor eax, eax",
+    "ret",
+    ".globl mimic_guarded_copy_fault",
+    "mimic_guarded_copy_fault:",
+    "mov eax, 1",
+    "ret",
+    ".size mimic_guarded_copy, . - mimic_guarded_copy",
 );
+
+extern "C" {
+    fn mimic_guarded_copy(dst: *mut u8, src: *const u8, len: usize) -> u32;
+    fn mimic_guarded_copy_insn();
+    fn mimic_guarded_copy_fault();
+}
+
+/// Where a guarded copy faulted: the host address, whether it was a write, and
+/// whether the host raised SIGBUS (a file mapping past the end of its file) rather
+/// than SIGSEGV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyFault {
+    pub host_addr: u64,
+    pub write: bool,
+    pub bus: bool,
+}
+
+thread_local! {
+    static COPY_FAULT: Cell<(u64, u64, i32)> = const { Cell::new((0, 0, 0)) };
+}
+
+/// Copy `len` bytes, surviving a fault: guest memory the interpreter and the syscall
+/// layer touch can vanish or fault (another thread's munmap, a file mapping past EOF)
+/// between the mapping check and the access. The fault handler must be installed.
+///
+/// # Safety
+/// `dst` and `src` must be valid for `len` bytes as far as Rust is concerned except
+/// for host faults, which are reported instead of crashing.
+pub unsafe fn guarded_copy(dst: *mut u8, src: *const u8, len: usize) -> Result<(), CopyFault> {
+    install_fault_handler();
+    // SAFETY: forwarded to the caller; faults inside the copy are recovered.
+    if unsafe { mimic_guarded_copy(dst, src, len) } == 0 {
+        return Ok(());
+    }
+    let (addr, err, sig) = COPY_FAULT.with(|c| c.get());
+    Ok::<(), CopyFault>(()).and(Err(CopyFault { host_addr: addr, write: err & 2 != 0, bus: sig == libc::SIGBUS }))
+}
 
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("mimic's JIT entry is only written for x86-64 hosts so far");
@@ -126,6 +179,18 @@ pub(crate) unsafe fn enter(entry: *const u8, state: *mut u8, mem: *mut u8, ctx: 
 /// `uctx` must be the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler on this
 /// thread, and `info` its siginfo.
 pub unsafe fn recover(info: *const libc::siginfo_t, uctx: *mut libc::c_void) -> bool {
+    // A guarded copy: resume at its fault exit.
+    // SAFETY: the caller passes the kernel's ucontext and siginfo for this signal.
+    unsafe {
+        let uc = uctx as *mut libc::ucontext_t;
+        let gregs = &mut (*uc).uc_mcontext.gregs;
+        if gregs[libc::REG_RIP as usize] as usize == mimic_guarded_copy_insn as *const () as usize {
+            let fault = ((*info).si_addr() as u64, gregs[libc::REG_ERR as usize] as u64, (*info).si_signo);
+            COPY_FAULT.with(|c| c.set(fault));
+            gregs[libc::REG_RIP as usize] = mimic_guarded_copy_fault as *const () as usize as i64;
+            return true;
+        }
+    }
     let ctx = CURRENT.with(|c| c.get());
     if ctx.is_null() {
         return false;
@@ -145,8 +210,11 @@ pub unsafe fn recover(info: *const libc::siginfo_t, uctx: *mut libc::c_void) -> 
         let err = gregs[libc::REG_ERR as usize] as u64;
         // A non-canonical address raises #GP, reported as SI_KERNEL without an address.
         let code = (*info).si_code;
-        ctx.fault_flags =
-            (err & 2 != 0) as u64 | ((code == SEGV_ACCERR) as u64) << 1 | ((code == SI_KERNEL) as u64) << 2;
+        let bus = (*info).si_signo == libc::SIGBUS;
+        ctx.fault_flags = (err & 2 != 0) as u64
+            | ((code == SEGV_ACCERR) as u64) << 1
+            | ((code == SI_KERNEL && !bus) as u64) << 2
+            | (bus as u64) << 3;
         gregs[libc::REG_RSP as usize] = ctx.saved_rsp as i64;
         gregs[libc::REG_RAX as usize] = (super::exit_code::FAULT << 32) as i64;
         gregs[libc::REG_RIP as usize] = mimic_jit_fault_landing as *const () as usize as i64;

@@ -236,11 +236,12 @@ impl<A: LinuxArch> Thread<A> {
                     Flow::Continue
                 }
                 Ok(Stop::Fault { fault, pc }) => {
-                    let code = match fault.kind {
-                        FaultKind::Protection => signal::SEGV_ACCERR,
-                        _ => signal::SEGV_MAPERR,
+                    let info = match fault.kind {
+                        FaultKind::Protection => SigInfo::fault(signal::SIGSEGV, signal::SEGV_ACCERR, fault.addr),
+                        FaultKind::Bus => SigInfo::fault(signal::SIGBUS, signal::BUS_ADRERR, fault.addr),
+                        _ => SigInfo::fault(signal::SIGSEGV, signal::SEGV_MAPERR, fault.addr),
                     };
-                    self.force(SigInfo::fault(signal::SIGSEGV, code, fault.addr), pc);
+                    self.force(info, pc);
                     Flow::Continue
                 }
                 Ok(Stop::NoCode { pc }) => {

@@ -53,6 +53,7 @@ pub const SI_KERNEL: i32 = 0x80;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRALN: i32 = 1;
+pub const BUS_ADRERR: i32 = 2;
 pub const ILL_ILLOPC: i32 = 1;
 pub const TRAP_BRKPT: i32 = 1;
 pub const FPE_INTDIV: i32 = 1;
@@ -116,23 +117,34 @@ impl SigInfo {
     }
 }
 
+/// Queued signals per thread: standard signals once each, real-time ones (32 and up)
+/// queued in order, as Linux does.
+const QUEUE: usize = 128;
+
 /// The signal state of one guest thread that host signal handlers write into.
+///
+/// The queue is written by this thread's host signal handler (which runs with every
+/// signal blocked) and read by the thread itself with every signal blocked, so the
+/// two never interleave.
 pub struct ThreadSignals {
-    /// Signals recorded by host handlers, not yet delivered.
+    /// Summary: signals with at least one queued instance.
     pending: AtomicU64,
-    infos: [Cell<[u8; 128]>; NSIG],
+    queue: std::cell::UnsafeCell<[[u8; 128]; QUEUE]>,
+    len: Cell<usize>,
     kick: Cell<Option<crate::ExitHandle>>,
 }
 
 // SAFETY: a ThreadSignals is only touched by its own thread (including that thread's
-// signal handlers); it is Sync only so that it can sit in a thread-local pointer.
+// signal handlers, see above); it is Sync only so that it can sit in a thread-local
+// pointer.
 unsafe impl Sync for ThreadSignals {}
 
 impl Default for ThreadSignals {
     fn default() -> Self {
         ThreadSignals {
             pending: AtomicU64::new(0),
-            infos: std::array::from_fn(|_| Cell::new([0; 128])),
+            queue: std::cell::UnsafeCell::new([[0; 128]; QUEUE]),
+            len: Cell::new(0),
             kick: Cell::new(None),
         }
     }
@@ -140,6 +152,19 @@ impl Default for ThreadSignals {
 
 thread_local! {
     static CURRENT: Cell<*const ThreadSignals> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Block every host signal the guest can receive on this thread; returns the old mask.
+fn block_all() -> u64 {
+    let all = !(bit(SIGSEGV) | bit(SIGBUS) | bit(SIGILL) | bit(SIGTRAP) | bit(SIGFPE));
+    let mut old = 0u64;
+    // SAFETY: raw rt_sigprocmask on the calling thread with 64-bit sets.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &all, &mut old, 8) };
+    old
+}
+fn restore_mask(old: u64) {
+    // SAFETY: as in block_all.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old, std::ptr::null_mut::<u64>(), 8) };
 }
 
 impl ThreadSignals {
@@ -153,29 +178,59 @@ impl ThreadSignals {
         CURRENT.with(|c| c.set(std::ptr::null()));
         self.kick.set(None);
     }
-    /// Record a signal for this thread (a host handler, or the thread itself).
-    pub fn raise(&self, info: SigInfo) {
-        let s = info.signo;
-        if (1..=NSIG as i32).contains(&s) {
-            self.infos[(s - 1) as usize].set(info.raw);
-            self.pending.fetch_or(bit(s), Ordering::Release);
+    /// Queue a signal for this thread. Called from the host handler (signals blocked).
+    fn push(&self, raw: [u8; 128]) {
+        let s = i32::from_le_bytes(raw[0..4].try_into().unwrap());
+        if !(1..=NSIG as i32).contains(&s) {
+            return;
         }
+        let standard = s < 32;
+        if standard && self.pending.load(Ordering::Acquire) & bit(s) != 0 {
+            return; // a standard signal is pending at most once
+        }
+        let n = self.len.get();
+        if n == QUEUE {
+            return;
+        }
+        // SAFETY: see the type's comment: no other access to the queue runs now.
+        unsafe { (*self.queue.get())[n] = raw };
+        self.len.set(n + 1);
+        self.pending.fetch_or(bit(s), Ordering::Release);
+    }
+    /// Queue a signal from the thread itself.
+    pub fn raise(&self, info: SigInfo) {
+        let old = block_all();
+        let mut raw = info.raw;
+        raw[0..4].copy_from_slice(&info.signo.to_le_bytes());
+        self.push(raw);
+        restore_mask(old);
     }
     pub fn pending(&self) -> u64 {
         self.pending.load(Ordering::Acquire)
     }
-    /// Take the lowest pending signal not in `blocked`.
+    /// Take the lowest-numbered pending signal not in `blocked` (the oldest instance).
     pub fn take(&self, blocked: u64) -> Option<SigInfo> {
-        let p = self.pending.load(Ordering::Acquire) & !blocked;
-        if p == 0 {
+        if self.pending.load(Ordering::Acquire) & !blocked == 0 {
             return None;
         }
-        let s = p.trailing_zeros() as i32 + 1;
-        self.pending.fetch_and(!bit(s), Ordering::AcqRel);
-        let raw = self.infos[(s - 1) as usize].get();
-        let mut info = SigInfo::from_host_bytes(raw);
-        info.signo = s;
-        Some(info)
+        let old = block_all();
+        // SAFETY: every host signal is blocked: the handler cannot run meanwhile.
+        let q = unsafe { &mut *self.queue.get() };
+        let n = self.len.get();
+        let signo = |r: &[u8; 128]| i32::from_le_bytes(r[0..4].try_into().unwrap());
+        let best = (0..n).filter(|&i| blocked & bit(signo(&q[i])) == 0).min_by_key(|&i| (signo(&q[i]), i));
+        let out = best.map(|i| {
+            let raw = q[i];
+            q.copy_within(i + 1..n, i);
+            self.len.set(n - 1);
+            let s = signo(&raw);
+            if !q[..n - 1].iter().any(|r| signo(r) == s) {
+                self.pending.fetch_and(!bit(s), Ordering::AcqRel);
+            }
+            SigInfo::from_host_bytes(raw)
+        });
+        restore_mask(old);
+        out
     }
 }
 
@@ -192,48 +247,71 @@ extern "C" fn host_handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *
     raw[0..4].copy_from_slice(&sig.to_le_bytes());
     // SAFETY: CURRENT points at the live ThreadSignals of this thread (attach/detach).
     let t = unsafe { &*t };
-    t.raise(SigInfo::from_host_bytes(raw));
+    t.push(raw);
     if let Some(k) = t.kick.get() {
         // SAFETY: the kick handle belongs to this thread's engine, alive while attached.
         unsafe { k.request() };
     }
 }
 
-/// Set the host disposition of `sig` to match a guest action.
+/// The kernel's `struct sigaction` on x86-64 (handler, flags, restorer, mask).
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+const SA_RESTORER_HOST: u64 = 0x0400_0000;
+
+/// The host C library's signal-return trampoline (x86-64 handlers need one), read back
+/// from the SIGSEGV action the engine installed through the C library.
+fn host_restorer() -> usize {
+    static R: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *R.get_or_init(|| {
+        mimic_backend::cranelift::entry::install_fault_handler();
+        let mut old = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+        // SAFETY: reading the current SIGSEGV action into a kernel-layout struct.
+        unsafe { libc::syscall(libc::SYS_rt_sigaction, libc::SIGSEGV, std::ptr::null::<u8>(), &mut old, 8) };
+        old.restorer
+    })
+}
+
+/// Set the host disposition of `sig` to match a guest action. The raw system call
+/// is used because the host C library refuses its own internal signals (32 and 33),
+/// which the guest's C library uses for thread cancellation and set*id.
 pub fn mirror_action(sig: i32, act: &SigAction) {
     if synchronous(sig) || uncatchable(sig) {
         return;
     }
-    // SAFETY: installing a handler or a standard disposition for a catchable signal;
-    // the handler only touches thread-local, async-signal-safe state.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = match act.handler {
-            SIG_DFL => libc::SIG_DFL,
-            SIG_IGN => libc::SIG_IGN,
-            _ => host_handler as *const () as usize,
-        };
-        // No SA_RESTART: a blocking host call must return so the guest handler can run.
-        sa.sa_flags = libc::SA_SIGINFO;
-        libc::sigfillset(&mut sa.sa_mask);
-        libc::sigaction(sig, &sa, std::ptr::null_mut());
-    }
+    let handler = match act.handler {
+        SIG_DFL => libc::SIG_DFL,
+        SIG_IGN => libc::SIG_IGN,
+        _ => host_handler as *const () as usize,
+    };
+    // No SA_RESTART: a blocking host call must return so the guest handler can run.
+    let ka = KernelSigaction {
+        handler,
+        flags: libc::SA_SIGINFO as u64 | SA_RESTORER_HOST,
+        restorer: host_restorer(),
+        mask: u64::MAX & !(bit(libc::SIGSEGV) | bit(libc::SIGBUS)),
+    };
+    // SAFETY: installing a handler (which touches only thread-local, async-signal-safe
+    // state) or a standard disposition for a catchable signal, with the C library's
+    // restorer.
+    unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &ka, std::ptr::null_mut::<u8>(), 8) };
 }
 
 /// Apply a guest signal mask to the calling host thread (never blocking the signals
-/// the engine needs for its own fault handling).
+/// the engine needs for its own fault handling). Raw, like [`mirror_action`].
 pub fn mirror_mask(mask: u64) {
-    // SAFETY: plain sigset manipulation and pthread_sigmask on the calling thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in 1..=NSIG as i32 {
-            if mask & bit(s) != 0 && !synchronous(s) && !uncatchable(s) {
-                libc::sigaddset(&mut set, s);
-            }
-        }
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    let mut m = mask;
+    for s in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGKILL, SIGSTOP] {
+        m &= !bit(s);
     }
+    // SAFETY: setting the calling thread's mask from a kernel-layout 64-bit set.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &m, std::ptr::null_mut::<u64>(), 8) };
 }
 
 /// Human name of a signal, for messages.

@@ -964,12 +964,24 @@ impl<A: LinuxArch> Thread<A> {
         const MREMAP_MAYMOVE: u64 = 1;
         const MREMAP_FIXED: u64 = 2;
         let (old, old_len, new_len, flags) = (a[0], a[1], a[2], a[3]);
-        if !old.is_multiple_of(PAGE) || new_len == 0 || flags & MREMAP_FIXED != 0 {
+        if !old.is_multiple_of(PAGE) || new_len == 0 || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0) {
             return Err(libc::EINVAL as i64);
         }
         let page_up = |x: u64| x.div_ceil(PAGE) * PAGE;
         let (ol, nl) = (page_up(old_len), page_up(new_len));
         let prot = self.proc.mem.prot_at(old).ok_or(libc::EFAULT as i64)?;
+        if flags & MREMAP_FIXED != 0 {
+            let new = a[4];
+            if !new.is_multiple_of(PAGE) || (new < old + ol && old < new + nl) {
+                return Err(libc::EINVAL as i64);
+            }
+            self.invalidate_code(new, nl);
+            self.proc.mem.map(Placement::Fixed(new), nl, prot).map_err(|e| e.errno() as i64)?;
+            self.move_pages(old, new, ol.min(nl), prot);
+            self.invalidate_code(old, ol);
+            let _ = self.proc.mem.unmap(old, ol);
+            return Ok(Out::Val(new as i64));
+        }
         if nl <= ol {
             if nl < ol {
                 self.invalidate_code(old + nl, ol - nl);
@@ -985,18 +997,22 @@ impl<A: LinuxArch> Thread<A> {
             return Err(libc::ENOMEM as i64);
         }
         let new = self.proc.mem.map(Placement::Hint(0), nl, prot).map_err(|e| e.errno() as i64)?;
-        let mut buf = vec![0u8; ol as usize];
-        // Copy through the host view (the old range may be read-protected for the guest).
-        // SAFETY: both ranges are mapped in our reservation; the old one for `ol` bytes
-        // (it was mapped, prot_at said so) is read through a host pointer only if the
-        // host can read it, which holds for every guest-readable or -writable mapping.
-        if prot.read || prot.write {
-            unsafe { std::ptr::copy_nonoverlapping(self.proc.mem.host_ptr(old), buf.as_mut_ptr(), ol as usize) };
-            let _ = self.proc.mem.poke(new, &buf);
-        }
+        self.move_pages(old, new, ol, prot);
         self.invalidate_code(old, ol);
         let _ = self.proc.mem.unmap(old, ol);
         Ok(Out::Val(new as i64))
+    }
+
+    /// Copy `len` bytes of a mapping being moved by mremap to its new place.
+    fn move_pages(&self, old: u64, new: u64, len: u64, prot: Prot) {
+        if !(prot.read || prot.write) {
+            return;
+        }
+        let mut buf = vec![0u8; len as usize];
+        // SAFETY: the old range is mapped in our reservation and host-readable (every
+        // guest-readable or -writable mapping is), for `len` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(self.proc.mem.host_ptr(old), buf.as_mut_ptr(), len as usize) };
+        let _ = self.proc.mem.poke(new, &buf);
     }
 
     fn futex(&mut self, a: [u64; 6]) -> R {
