@@ -63,6 +63,24 @@ fn const_inst(ty: Type, v: u128) -> (Opcode, Imm) {
 }
 
 /// Constant folding and algebraic simplification.
+/// Float ops whose result depends on the rounding mode in force when they run (the
+/// guest's, mirrored into the host's): folding them at translation time would fix
+/// the mode that happened to be current then.
+fn rounds_dynamically(op: Opcode) -> bool {
+    matches!(
+        op,
+        Opcode::Fadd
+            | Opcode::Fsub
+            | Opcode::Fmul
+            | Opcode::Fdiv
+            | Opcode::Fsqrt
+            | Opcode::Fma
+            | Opcode::Fdemote
+            | Opcode::FcvtFromSint
+            | Opcode::FcvtFromUint
+    )
+}
+
 pub fn const_fold(r: &mut Region) {
     let mut known: HashMap<Value, u128> = HashMap::new();
     let mut alias: HashMap<Value, Value> = HashMap::new();
@@ -82,7 +100,7 @@ pub fn const_fold(r: &mut Region) {
             let tys: Vec<Type> = args.iter().map(|&a| r.ty(a)).collect();
             let rty = inst.result.map(|v| r.ty(v));
             if let (Some(res), Some(t)) = (inst.result, rty) {
-                if let Some(cs) = &consts {
+                if let Some(cs) = consts.as_ref().filter(|_| !rounds_dynamically(inst.op)) {
                     if let Some(v) = crate::interp::eval_pure(inst.op, inst.imm, rty, &tys, cs) {
                         let (op, imm) = const_inst(t, v);
                         let ni = &mut r.insts[id.0 as usize];

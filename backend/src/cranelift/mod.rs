@@ -424,6 +424,15 @@ impl Compiler {
     /// direct exit (in block order). Source locations are indices into the region's
     /// guest instructions; they are translated to guest pcs in the result.
     pub fn compile(&mut self, region: &Region, slots: &[ChainSlotRef]) -> Result<CompiledRegion, CompileError> {
+        // The guest's FP environment lives in this thread's MXCSR (sticky flags and
+        // rounding mode); the compiler's own float arithmetic must not leave flags.
+        let saved = entry::save_fp_env();
+        let r = self.compile_inner(region, slots);
+        entry::restore_fp_env(saved);
+        r
+    }
+
+    fn compile_inner(&mut self, region: &Region, slots: &[ChainSlotRef]) -> Result<CompiledRegion, CompileError> {
         self.ctx.clear();
         self.ctx.func.signature = region_sig(CallConv::Tail);
         self.ctx.func.name = UserFuncName::user(0, 1);

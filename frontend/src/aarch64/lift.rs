@@ -767,12 +767,15 @@ const SYSREG_FPSR: u32 = sysreg(3, 3, 4, 4, 1);
 const SYSREG_TPIDR_EL0: u32 = sysreg(3, 3, 13, 0, 2);
 const SYSREG_CTR_EL0: u32 = sysreg(3, 3, 0, 0, 1);
 const SYSREG_DCZID_EL0: u32 = sysreg(3, 3, 0, 0, 7);
+const SYSREG_CNTVCT_EL0: u32 = sysreg(3, 3, 14, 0, 2);
+const SYSREG_CNTFRQ_EL0: u32 = sysreg(3, 3, 14, 0, 0);
 /// CTR_EL0 as a Cortex-A72 reports it (64-byte cache lines, IDC/DIC clear).
 const CTR_EL0: u64 = 0x8444_c004;
 /// DCZID_EL0: DC ZVA permitted (DZP clear), block size 64 bytes (2^4 words).
 const DCZID_EL0: u64 = 0x4;
 
-/// MRS: read a system register (NZCV, FPCR, FPSR, TPIDR_EL0, CTR_EL0, DCZID_EL0).
+/// MRS: read a system register (NZCV, FPCR, FPSR, TPIDR_EL0, CTR_EL0, DCZID_EL0,
+/// CNTVCT_EL0, CNTFRQ_EL0).
 pub fn mrs(l: &mut Lifter, f: &Fields) -> LiftResult {
     let v = match f.get('s') {
         SYSREG_NZCV => {
@@ -786,11 +789,17 @@ pub fn mrs(l: &mut Lifter, f: &Fields) -> LiftResult {
             }
             acc
         }
-        SYSREG_FPCR | SYSREG_FPSR => {
-            let slot = if f.get('s') == SYSREG_FPCR { l.regs.fpcr } else { l.regs.fpsr };
-            let v = l.b.get_slot(slot);
+        SYSREG_FPCR => {
+            let v = l.b.get_slot(l.regs.fpcr);
             l.b.zext(v, Type::I64)
         }
+        SYSREG_FPSR => {
+            let v = l.b.get_slot(l.regs.fpsr);
+            let v = l.b.zext(v, Type::I64);
+            l.b.call(super::fpenv::helpers().fpsr_read, &[v]).expect("result")
+        }
+        SYSREG_CNTVCT_EL0 => l.b.call(super::fpenv::helpers().cntvct, &[]).expect("result"),
+        SYSREG_CNTFRQ_EL0 => l.k(true, super::fpenv::CNTFRQ),
         SYSREG_TPIDR_EL0 => l.b.get_slot(l.regs.tpidr_el0),
         SYSREG_CTR_EL0 => l.k(true, CTR_EL0),
         SYSREG_DCZID_EL0 => l.k(true, DCZID_EL0),
@@ -817,7 +826,9 @@ pub fn msr(l: &mut Lifter, f: &Fields) -> LiftResult {
             }
         }
         SYSREG_FPCR | SYSREG_FPSR => {
-            let slot = if sr == SYSREG_FPCR { l.regs.fpcr } else { l.regs.fpsr };
+            let h = super::fpenv::helpers();
+            let (slot, helper) = if sr == SYSREG_FPCR { (l.regs.fpcr, h.fpcr_write) } else { (l.regs.fpsr, h.fpsr_write) };
+            l.b.call(helper, &[v]);
             let w = l.b.trunc(v, Type::I32);
             l.b.set_slot(slot, w);
         }

@@ -34,6 +34,7 @@
 //! (PAC hints are NOPs).
 
 pub mod decode;
+pub mod fpenv;
 pub mod lift;
 pub mod table;
 

@@ -575,6 +575,20 @@ impl<A: LinuxArch> Thread<A> {
                 }
                 v(0)
             }
+            "mincore" => {
+                if !a[0].is_multiple_of(PAGE) {
+                    return Err(EINVAL as i64);
+                }
+                let pages = a[1].div_ceil(PAGE);
+                for i in 0..pages {
+                    if self.proc.mem.prot_at(a[0] + i * PAGE).is_none() {
+                        return Err(ENOMEM as i64);
+                    }
+                }
+                // Guest pages are host pages: report them all resident.
+                self.write_out(a[2], &vec![1u8; pages as usize])?;
+                v(0)
+            }
             "msync" | "mlock" | "munlock" | "mlockall" | "munlockall" | "mlock2" => v(0),
             "membarrier" => Err(ENOSYS as i64),
 

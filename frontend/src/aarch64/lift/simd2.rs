@@ -325,10 +325,20 @@ pub fn simd_fp_misc(l: &mut Lifter, f: &Fields) -> LiftResult {
 }
 
 impl Lifter<'_, '_> {
-    /// FRINT<x> by name (FRINTX/FRINTI use the current mode: round to nearest, the
-    /// FPCR default mimic runs with).
+    /// FRINT<x> by name (FRINTX/FRINTI round in the current mode, through a helper).
     fn round_named(&mut self, name: &str, x: Value) -> Value {
-        self.round_letter(name.as_bytes()[5], x)
+        match name.as_bytes()[5] {
+            b'x' | b'i' => {
+                let t = self.b.region.ty(x);
+                let bits = self.to_bits(x);
+                let bits = if t == Type::F32 { self.b.zext(bits, Type::I64) } else { bits };
+                let dbl = self.k(true, (t == Type::F64) as u64);
+                let r = self.b.call(super::super::fpenv::helpers().frint_cur, &[bits, dbl]).expect("result");
+                let r = if t == Type::F32 { self.b.trunc(r, Type::I32) } else { r };
+                self.to_float(r, t)
+            }
+            c => self.round_letter(c, x),
+        }
     }
     /// Round by the ARM ARM's letter: n nearest-even, p +inf, m -inf, z zero, a ties
     /// away, x/i current mode.
