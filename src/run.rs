@@ -5,9 +5,18 @@ use mimic_backend::OptLevel;
 use mimic_runtime::linux::arch::Aarch64Linux;
 use mimic_runtime::linux::elf::Arch;
 use mimic_runtime::linux::process::{read_program, Options, Process, StatsFormat};
-use mimic_runtime::{EngineConfig, Tier};
+use mimic_runtime::{EngineConfig, Tier, Trace};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+enum TraceItem {
+    #[value(name = "in_asm")]
+    InAsm,
+    Ir,
+    #[value(name = "out_asm")]
+    OutAsm,
+}
 
 #[derive(Args)]
 pub struct UserRunArgs {
@@ -33,6 +42,10 @@ pub struct UserRunArgs {
     /// Cranelift optimisation level.
     #[arg(long, value_enum, default_value = "speed")]
     opt: super::OptArg,
+    /// Print what is translated to stderr: in_asm (guest instructions), ir (mimic IR,
+    /// before and after the passes), out_asm (host code), comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    trace: Vec<TraceItem>,
     /// Print engine statistics at exit (text, or json with --stats=json) to stderr.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", require_equals = true)]
     stats: Option<super::StatsFormat>,
@@ -71,7 +84,12 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
         super::TierArg::Auto => Tier::Auto { threshold: a.threshold },
     };
     let opt = if a.opt == super::OptArg::Speed { OptLevel::Speed } else { OptLevel::None };
-    let config = EngineConfig { tier, opt, ..EngineConfig::default() };
+    let trace = Trace {
+        in_asm: a.trace.contains(&TraceItem::InAsm),
+        ir: a.trace.contains(&TraceItem::Ir),
+        out_asm: a.trace.contains(&TraceItem::OutAsm),
+    };
+    let config = EngineConfig { tier, opt, trace, ..EngineConfig::default() };
     // What a re-executed mimic (guest execve) needs to run the same way.
     let mut exec_args = Vec::new();
     if let Some(root) = &a.sysroot {

@@ -532,6 +532,11 @@ fn rmw_apply(op: RmwOp, ty: Type, old: u128, v: u128) -> u128 {
 pub struct RunControl {
     /// When set, execution leaves the region at the next loop back edge.
     pub exit_request: AtomicBool,
+    /// Back edges one `run` may take before it leaves the region (0: no limit), so
+    /// that a long loop inside one region reaches the dispatcher and can be compiled.
+    pub back_edge_budget: std::sync::atomic::AtomicU32,
+    /// Set by `run` when it left because the budget ran out.
+    pub budget_spent: AtomicBool,
 }
 
 /// Execute a region. State writes and memory effects happen in program order, so at a
@@ -542,6 +547,8 @@ pub fn run(region: &Region, state: &mut StateBuf, mem: &mut dyn Memory, ctl: &Ru
     let mut vals = vec![0u128; region.value_types.len()];
     let mut block = BlockId(0);
     let mut guest_pc = region.entry_pc;
+    let budget = ctl.back_edge_budget.load(Ordering::Relaxed);
+    let mut back_edges = 0u32;
     let mut argbuf: Vec<u128> = Vec::with_capacity(4);
     let mut tybuf: Vec<Type> = Vec::with_capacity(4);
     loop {
@@ -647,11 +654,18 @@ pub fn run(region: &Region, state: &mut StateBuf, mem: &mut dyn Memory, ctl: &Ru
         for (p, v) in params.iter().zip(args) {
             vals[p.0 as usize] = v;
         }
-        if target <= block && ctl.exit_request.load(Ordering::Relaxed) {
-            // Back edge: the verifier guarantees the target starts with `insn`.
-            let pc = first_insn_pc(region, target).unwrap_or(guest_pc);
-            state.set(layout, layout.pc, pc as u128);
-            return Exit::Interrupted { pc };
+        if target <= block {
+            back_edges += 1;
+            let spent = budget != 0 && back_edges >= budget;
+            if spent || ctl.exit_request.load(Ordering::Relaxed) {
+                // Back edge: the verifier guarantees the target starts with `insn`.
+                let pc = first_insn_pc(region, target).unwrap_or(guest_pc);
+                state.set(layout, layout.pc, pc as u128);
+                if spent {
+                    ctl.budget_spent.store(true, Ordering::Relaxed);
+                }
+                return Exit::Interrupted { pc };
+            }
         }
         block = target;
     }

@@ -52,6 +52,19 @@ pub struct EngineConfig {
     pub optimize_ir: bool,
     /// Code memory to reserve (bytes).
     pub code_capacity: usize,
+    /// What to print to stderr as code is translated and compiled.
+    pub trace: Trace,
+}
+
+/// Translation tracing (`--trace in_asm,ir,out_asm`, like qemu's `-d`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// Guest instructions of each new region.
+    pub in_asm: bool,
+    /// The IR of each new region (and after the passes, when compiled).
+    pub ir: bool,
+    /// Host code of each compiled region.
+    pub out_asm: bool,
 }
 
 impl Default for EngineConfig {
@@ -61,6 +74,7 @@ impl Default for EngineConfig {
             opt: OptLevel::Speed,
             optimize_ir: true,
             code_capacity: 256 << 20,
+            trace: Trace::default(),
         }
     }
 }
@@ -252,6 +266,16 @@ impl<F: Frontend> CodeCache<F> {
                 );
             }
         }
+        let tr = self.config.trace;
+        if tr.in_asm {
+            eprintln!("IN: {pc:#x}");
+            for line in g.frontend.disassemble(&lifted.region, &mut fetch) {
+                eprintln!("  {line}");
+            }
+        }
+        if tr.ir {
+            eprint!("IR:\n{}", mimic_ir::print(&lifted.region));
+        }
         let s = &mut g.stats;
         s.regions_translated += 1;
         s.guest_insns_translated += lifted.region.guest_insns as u64;
@@ -298,8 +322,12 @@ impl<F: Frontend> CodeCache<F> {
         }
         let refs: Vec<ChainSlotRef> = targets.iter().map(|&pc| g.slots.alloc(pc, e.key.1)).collect();
         let t = Instant::now();
+        if self.config.trace.ir && self.config.optimize_ir {
+            eprint!("IR after passes:\n{}", mimic_ir::print(&region));
+        }
         let compiler = g.compiler.as_mut().expect("compiler");
         compiler.set_addr_bits(addr_bits);
+        compiler.set_trace_asm(self.config.trace.out_asm);
         let result = compiler.compile(&region, &refs);
         g.stats.compile_time += t.elapsed();
         match result {
@@ -389,6 +417,8 @@ impl<F: Frontend> CodeCache<F> {
 }
 
 const LOOKUP_ENTRIES: usize = 4096;
+/// Back edges an interpreted region may take per entry (see `RunControl`).
+const LOOP_BUDGET: u32 = 256;
 
 /// The engine of one guest thread: dispatch loop, lookup table and exit request over a
 /// shared [`CodeCache`].
@@ -432,6 +462,9 @@ impl<F: Frontend> Engine<F> {
         let lookup = vec![LookupEntry::default(); LOOKUP_ENTRIES].into_boxed_slice();
         let ctx = Box::new(JitCtx::new(&lookup));
         let control = Box::new(RunControl::default());
+        // A loop that stays inside one interpreted region returns to the dispatcher
+        // after this many iterations, counting as a region entry towards compilation.
+        control.back_edge_budget.store(LOOP_BUDGET, Ordering::Relaxed);
         let id = cache.next_engine.fetch_add(1, Ordering::Relaxed);
         cache.kicks.lock().unwrap_or_else(|e| e.into_inner()).push(Kick {
             engine: id,
@@ -638,6 +671,15 @@ impl<F: Frontend> Engine<F> {
                     Exit::Trap { kind, pc } => return Ok(Stop::Trap { kind, pc }),
                     Exit::Fault { fault, pc } => return Ok(Stop::Fault { fault, pc }),
                     Exit::Interrupted { pc } => {
+                        if self.control.budget_spent.swap(false, Ordering::Relaxed) {
+                            // A hot loop inside the region: compile it at its next entry.
+                            if let Tier::Auto { threshold } = self.cache.config.tier {
+                                e.entries.fetch_max(threshold, Ordering::Relaxed);
+                            }
+                            if !self.control.exit_request.load(Ordering::Relaxed) {
+                                continue;
+                            }
+                        }
                         if !self.absorb_kick() {
                             return Ok(Stop::Interrupted { pc });
                         }

@@ -8,6 +8,6 @@ pub mod memory;
 pub mod stats;
 pub mod usermem;
 
-pub use engine::{CodeCache, Engine, EngineConfig, EngineError, ExitHandle, Stop, Tier};
+pub use engine::{CodeCache, Engine, EngineConfig, EngineError, ExitHandle, Stop, Tier, Trace};
 pub use memory::{FlatGuestMem, GuestMemory};
 pub use stats::Stats;

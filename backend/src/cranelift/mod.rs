@@ -227,6 +227,7 @@ pub struct Compiler {
     fctx: FunctionBuilderContext,
     code: Arc<CodeMemory>,
     addr_bits: Option<u8>,
+    trace_asm: bool,
 }
 
 fn region_sig(cc: CallConv) -> Signature {
@@ -365,7 +366,12 @@ impl Compiler {
             .map_err(|e| CompileError::Setup(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| CompileError::Setup(e.to_string()))?;
-        Ok(Compiler { ctx: Context::new(), fctx: FunctionBuilderContext::new(), isa, code, addr_bits: None })
+        Ok(Compiler { ctx: Context::new(), fctx: FunctionBuilderContext::new(), isa, code, addr_bits: None, trace_asm: false })
+    }
+
+    /// Print each compiled function's host code (Cranelift's VCode listing) to stderr.
+    pub fn set_trace_asm(&mut self, on: bool) {
+        self.trace_asm = on;
     }
 
     /// Guest addresses at or above `1 << bits` fault without touching host memory
@@ -381,10 +387,14 @@ impl Compiler {
 
     /// Compile the function in `self.ctx` and install it.
     fn finish(&mut self) -> Result<CompiledRegion, CompileError> {
+        self.ctx.set_disasm(self.trace_asm);
         let compiled = self
             .ctx
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        if let Some(text) = compiled.vcode.as_ref().filter(|_| self.trace_asm) {
+            eprintln!("OUT: [size={}]\n{text}", compiled.code_buffer().len());
+        }
         let code = compiled.code_buffer().to_vec();
         let relocs: Vec<_> = compiled.buffer.relocs().to_vec();
         let srclocs: Vec<(u32, u32, u64)> = compiled

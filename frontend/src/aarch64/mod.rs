@@ -192,6 +192,22 @@ impl Frontend for Aarch64 {
     fn layout(&self) -> Arc<StateLayout> {
         self.layout.clone()
     }
+    fn disassemble(&self, region: &Region, fetch: &mut Fetch<'_>) -> Vec<String> {
+        (0..region.guest_insns as u64)
+            .map(|i| {
+                let pc = region.entry_pc + 4 * i;
+                let mut w = [0u8; 4];
+                match fetch(pc, &mut w) {
+                    Ok(()) => {
+                        let w = u32::from_le_bytes(w);
+                        format!("{pc:#x}: {w:08x}  {}", mnemonic(w).unwrap_or("(illegal)"))
+                    }
+                    Err(_) => format!("{pc:#x}: (unreadable)"),
+                }
+            })
+            .collect()
+    }
+
     fn translate(&mut self, entry: u64, fetch: &mut Fetch<'_>) -> Result<Lifted, TranslateError> {
         let t0 = Instant::now();
         let mut words = Vec::new();
