@@ -64,7 +64,7 @@ int main(void)
             blk[i] = p;
             /* the common prefix survived */
             size_t keep = old < nl ? old : nl;
-            for (size_t k = 0; k < keep; k += (keep > 4096 ? 509 : 1)) bad += p[k] != (unsigned char)(tag[i] + k);
+            for (size_t k = 0; k < keep; k += (old > 4096 ? 509 : 1)) bad += p[k] != (unsigned char)(tag[i] + k);
             len[i] = nl;
             fill_block(i);
             reallocs++;
@@ -75,6 +75,7 @@ int main(void)
         }
     }
     for (int i = 0; i < SLOTS; i++) if (blk[i]) { bad += !check_block(i); free(blk[i]); blk[i] = NULL; }
+    CHECK(bad == 0);
     printf("random ops: bad=%ld reallocs=%ld big blocks=%ld\n", bad, reallocs, big);
 
     /* one block walked across the mmap threshold and back */

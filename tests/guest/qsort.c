@@ -50,7 +50,7 @@ int main(void)
     for (int i = 0; i < 20000; i++) h = fnv1a(s[i], strlen(s[i]) + 1, h);
     printf("strings first %s last %s hash %016llx\n", s[0], s[19999], (unsigned long long)h);
 
-    struct rec *r = malloc(30000 * sizeof *r);
+    struct rec *r = calloc(30000, sizeof *r); /* names are hashed whole */
     for (int i = 0; i < 30000; i++) {
         r[i].key = (int)(rng_next() % 100);
         r[i].seq = i;

@@ -113,6 +113,8 @@ int main(void)
     TRY("read PROT_READ page", 0, printf("%-28s %d\n", "(read of it is fine)", ro[5]));
     munmap(ro + pg, pg);
     TRY("read unmapped hole", ro + pg + 8, (void)*(volatile char *)(ro + pg + 8));
+    /* right away, before a later mmap may reuse the hole */
+    TRY("jump to unmapped", (uintptr_t)ro + pg, ((void (*)(void))(ro + pg))());
     char *none = mmap(NULL, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     TRY("read PROT_NONE page", none + 1, (void)*(volatile char *)(none + 1));
     static const char rodata[] = "constant";
@@ -123,7 +125,6 @@ int main(void)
     memset(rw, 0, pg);
     TRY("execute RW page", rw, ((void (*)(void))rw)());
     printf("%-28s pc_ok=%d\n", "  (pc of exec fault)", got_pc == (uintptr_t)rw);
-    TRY("jump to unmapped", (uintptr_t)ro + pg, ((void (*)(void))(ro + pg))());
 
 #ifdef __aarch64__
     TRY("ldr fault, exact pc", 0x1000, fault_load((volatile long *)0x1000));
