@@ -515,7 +515,12 @@ fn guest_corpus_matches_qemu() {
         let m = go("mimic");
         let r = compare(name, &q, &m);
         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-        eprintln!("[{n}/{total}] {} {name} (qemu {}, mimic {})", if r.is_none() { "ok      " } else { "MISMATCH" }, q.status, m.status);
+        eprintln!(
+            "[{n}/{total}] {} {name} (qemu {}, mimic {})",
+            if r.is_none() { "ok      " } else { "MISMATCH" },
+            q.status,
+            m.status
+        );
         r
     });
     finish("guest corpus", total, results.into_iter().flatten().collect());
@@ -572,14 +577,8 @@ fn prepare_busybox_dir(dir: &Path) {
         std::fs::set_permissions(dir.join(p), std::fs::Permissions::from_mode(mode)).unwrap();
     }
     let touch = |when: &str, paths: &[&str]| {
-        let st = Command::new("touch")
-            .arg("-h")
-            .arg("-d")
-            .arg(when)
-            .args(paths)
-            .current_dir(dir)
-            .status()
-            .expect("touch");
+        let st =
+            Command::new("touch").arg("-h").arg("-d").arg(when).args(paths).current_dir(dir).status().expect("touch");
         assert!(st.success());
     };
     touch(
@@ -656,7 +655,12 @@ fn busybox_matches_qemu() {
         let q = go("qemu");
         let m = go("mimic");
         let r = compare(&format!("busybox-{name}"), &q, &m);
-        eprintln!("{} busybox-{name} (qemu {}, mimic {})", if r.is_none() { "ok      " } else { "MISMATCH" }, q.status, m.status);
+        eprintln!(
+            "{} busybox-{name} (qemu {}, mimic {})",
+            if r.is_none() { "ok      " } else { "MISMATCH" },
+            q.status,
+            m.status
+        );
         r
     });
     finish("busybox", total, results.into_iter().flatten().collect());
@@ -739,23 +743,35 @@ fn bad_inputs_give_one_error_line() {
         ("ELF magic only".into(), put("magic", b"\x7fELF"), vec![]),
         ("truncated ELF header".into(), put("trunc-header", &good[..40]), vec![]),
         ("truncated program headers".into(), put("trunc-phdrs", &good[..90]), vec![]),
-        ("32-bit ELF class".into(), put("class32", &{
-            let mut v = good.clone();
-            v[4] = 1;
-            v
-        }), vec![]),
-        ("big-endian aarch64 (unsupported)".into(), put("be", &{
-            let mut v = good.clone();
-            v[5] = 2;
-            v
-        }), vec![]),
+        (
+            "32-bit ELF class".into(),
+            put("class32", &{
+                let mut v = good.clone();
+                v[4] = 1;
+                v
+            }),
+            vec![],
+        ),
+        (
+            "big-endian aarch64 (unsupported)".into(),
+            put("be", &{
+                let mut v = good.clone();
+                v[5] = 2;
+                v
+            }),
+            vec![],
+        ),
         ("RISC-V ELF (unsupported machine)".into(), put("riscv", &tiny_elf(243, None)), vec![]),
         ("x86-64 ELF: the mimic binary itself".into(), PathBuf::from(mimic()), vec![]),
-        ("ET_REL object".into(), put("rel", &{
-            let mut v = good.clone();
-            v[16] = 1;
-            v
-        }), vec![]),
+        (
+            "ET_REL object".into(),
+            put("rel", &{
+                let mut v = good.clone();
+                v[16] = 1;
+                v
+            }),
+            vec![],
+        ),
         (
             "missing interpreter".into(),
             put("needs-interp", &tiny_elf(183, Some("/nonexistent/lib/ld-linux-aarch64.so.1"))),
