@@ -142,7 +142,7 @@ fn allowed(objdump: &str) -> Vec<&str> {
 
 /// System registers mimic's MRS reads and MSR writes; MRS/MSR of any other register is
 /// reported unimplemented (it traps as illegal).
-const MRS_REGS: &[&str] = &["nzcv", "fpcr", "fpsr", "tpidr_el0", "ctr_el0", "dczid_el0"];
+const MRS_REGS: &[&str] = &["nzcv", "fpcr", "fpsr", "tpidr_el0", "ctr_el0", "dczid_el0", "cntvct_el0", "cntfrq_el0"];
 const MSR_REGS: &[&str] = &["nzcv", "fpcr", "fpsr", "tpidr_el0"];
 
 /// Whether mimic may leave an instruction objdump names unimplemented: FP/SIMD/SVE
@@ -720,8 +720,9 @@ const ASM: &str = r#"
     fccmpe s3, s2, #0x8, ne
     fcvtzs w0, d1, #2
     scvtf d0, x1, #10
-    mrs x0, midr_el1
     mrs x0, cntvct_el0
+    mrs x1, cntfrq_el0
+    mrs x0, midr_el1
     fadd h0, h1, h2
     ldxp x0, x1, [x2]
     udf #0

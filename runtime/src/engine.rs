@@ -332,6 +332,7 @@ impl<F: Frontend> CodeCache<F> {
         g.stats.compile_time += t.elapsed();
         match result {
             Ok(c) => {
+                perf_map(c.entry as u64, c.code_size, e.key.0);
                 g.stats.regions_compiled += 1;
                 g.stats.code_bytes += c.code_size as u64;
                 let _ = e.compiled.set(c);
@@ -413,6 +414,21 @@ impl<F: Frontend> CodeCache<F> {
         }
         g.stats.regions_invalidated += dropped.len() as u64;
         dropped.len()
+    }
+}
+
+/// With `MIMIC_PERF_MAP=1`, compiled regions are listed in `/tmp/perf-<pid>.map` so
+/// that `perf report` names host code by guest pc.
+fn perf_map(start: u64, size: usize, guest_pc: u64) {
+    use std::io::Write;
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    let f = FILE.get_or_init(|| {
+        std::env::var_os("MIMIC_PERF_MAP")?;
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        std::fs::File::create(path).ok().map(Mutex::new)
+    });
+    if let Some(f) = f {
+        let _ = writeln!(f.lock().unwrap_or_else(|e| e.into_inner()), "{start:x} {size:x} guest_{guest_pc:x}");
     }
 }
 

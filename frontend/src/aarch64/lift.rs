@@ -253,7 +253,10 @@ impl Lifter<'_, '_> {
         };
         self.shift(0, v, shift)
     }
-    /// Leave the region for `target` if `c` holds, else fall through to the next instruction.
+    /// Leave the region for `target` if `c` holds (or loop, when `target` is the
+    /// region's entry), else fall through: the region goes on with the next
+    /// instruction (regions are superblocks: one entry, side exits at conditional
+    /// branches).
     pub fn branch_if(&mut self, c: Value, target: u64) {
         let not = self.b.create_block();
         if target == self.entry {
@@ -265,7 +268,6 @@ impl Lifter<'_, '_> {
             self.b.exit_jump(target);
         }
         self.b.switch_to(not);
-        self.b.exit_jump(self.pc.wrapping_add(4));
     }
     fn rel(&self, offset: i64) -> u64 {
         self.pc.wrapping_add(offset as u64)

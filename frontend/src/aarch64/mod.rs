@@ -1,10 +1,10 @@
 //! The AArch64 (A64) frontend: decode table, lifters and the `aarch64` state layout.
 //!
 //! Decoding is table driven ([`decode`], [`table`]): every instruction is one pattern in the
-//! ARM ARM's bit notation bound to a small lifter ([`lift`]). A region is one basic block:
-//! it ends after the first branch (or trap, or system call) or after [`MAX_INSNS`]
-//! instructions, then leaves with `exit_jump` to the next pc. A conditional branch back to
-//! the region's entry stays inside the region as a loop. Words that match no pattern, or
+//! ARM ARM's bit notation bound to a small lifter ([`lift`]). A region is a superblock: it
+//! ends after the first unconditional branch (or trap, or system call) or after
+//! [`MAX_INSNS`] instructions, then leaves with `exit_jump` to the next pc; a conditional
+//! branch is a side exit, or a loop when it targets the region's entry. Words that match no pattern, or
 //! whose fields are reserved, lift to `exit_trap illegal` at their pc. Guest memory is
 //! little-endian.
 //!
@@ -243,7 +243,7 @@ fn ends_block(w: u32) -> bool {
         Some(f) => {
             matches!(
                 f.name(),
-                "b" | "bl" | "b.cond" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br" | "blr" | "ret" | "svc" | "brk"
+                "b" | "bl" | "br" | "blr" | "ret" | "svc" | "brk" | "ic"
             )
         }
     }
