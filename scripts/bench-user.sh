@@ -50,7 +50,7 @@ fi
 
 # Workloads and their default arguments (full size, ~1-3 s natively).
 names=(sha256 nbody qsort interp matmul)
-declare -A arg=([sha256]=100 [nbody]=5000000 [qsort]=3 [interp]=400000 [matmul]=512)
+declare -A arg=([sha256]=150 [nbody]=8000000 [qsort]=4 [interp]=500000 [matmul]=600)
 declare -A quickarg=([sha256]=10 [nbody]=500000 [qsort]=1 [interp]=80000 [matmul]=240)
 for n in "${names[@]}"; do
     [ $quick = 1 ] && arg[$n]=${quickarg[$n]}

@@ -1,6 +1,6 @@
 /* interp: a bytecode interpreter loop (switch dispatch over a small stack
  * machine) running a program that computes primes below N and a
- * Fibonacci-like recurrence (argument: N, default 400k); prints the result. */
+ * Fibonacci-like recurrence (argument: N, default 500k); prints the result. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ static int64_t run(const int *code, int64_t *vars)
 
 int main(int argc, char **argv)
 {
-    int64_t n = argc > 1 ? atoll(argv[1]) : 400000;
+    int64_t n = argc > 1 ? atoll(argv[1]) : 500000;
     /* vars: 0 count, 1 i, 2 j, 3 n, 4 isprime
      * for i in 2..n: isprime=1; for j=2; j*j<=i; j++: if i%j==0 {isprime=0; break}; count+=isprime */
     int code[] = {

@@ -1,4 +1,4 @@
-/* nbody: the classic 5-body simulation (argument: steps, default 5M);
+/* nbody: the classic 5-body simulation (argument: steps, default 8M);
  * prints the energy before and after as the checksum. */
 #include <math.h>
 #include <stdio.h>
@@ -49,7 +49,7 @@ static void advance(double dt)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 5000000;
+    long n = argc > 1 ? atol(argv[1]) : 8000000;
     double px = 0, py = 0, pz = 0;
     for (int i = 0; i < 5; i++) { px += b[i].vx * b[i].m; py += b[i].vy * b[i].m; pz += b[i].vz * b[i].m; }
     b[0].vx = -px / SOLAR_MASS; b[0].vy = -py / SOLAR_MASS; b[0].vz = -pz / SOLAR_MASS;

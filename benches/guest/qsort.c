@@ -1,5 +1,5 @@
 /* qsort: sort N pseudo-random 64-bit keys with libc qsort and a callback,
- * several rounds (argument: rounds, default 3 x 1M); prints a checksum of
+ * several rounds (argument: rounds, default 4 x 1M); prints a checksum of
  * the sorted data. */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 3;
+    int rounds = argc > 1 ? atoi(argv[1]) : 4;
     size_t n = 1 << 20;
     uint64_t *v = malloc(n * sizeof *v), s = 0x9E3779B97F4A7C15ull, sum = 0;
     for (int r = 0; r < rounds; r++) {

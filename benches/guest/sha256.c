@@ -54,7 +54,7 @@ static void sha256(const unsigned char *msg, size_t n, unsigned char out[32])
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 100;
+    int rounds = argc > 1 ? atoi(argv[1]) : 150;
     size_t n = 1 << 20;
     unsigned char *buf = malloc(n);
     uint32_t x = 1;
