@@ -672,6 +672,8 @@ const ASM: &str = r#"
     sxtl v0.2d, v1.2s
     uxtl2 v0.8h, v1.16b
     ushll v2.4s, v3.4h, #3
+    shll2 v0.8h, v6.16b, #8
+    shll v0.2d, v6.2s, #32
     uaddw2 v1.4s, v1.4s, v2.8h
     smlal v0.2d, v2.2s, v1.2s
     umull2 v0.4s, v1.8h, v2.8h

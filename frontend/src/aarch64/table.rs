@@ -400,6 +400,7 @@ pub static A64: &[Pattern] = table! {
     // Advanced SIMD, second part (lift/simd2.rs).
     "sshll"  "0Q0011110hhhhbbb101001nnnnnddddd" simd_shll;
     "ushll"  "0Q1011110hhhhbbb101001nnnnnddddd" simd_shll;
+    "shll"   "0Q101110ss100001001110nnnnnddddd" simd_shll_max;
     "ssra"   "0Q0011110hhhhbbb000101nnnnnddddd" simd_shift_acc;
     "usra"   "0Q1011110hhhhbbb000101nnnnnddddd" simd_shift_acc;
     "sshr"   "010111110hhhhbbb000001nnnnnddddd" simd_shift_imm;

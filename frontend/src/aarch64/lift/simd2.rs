@@ -154,6 +154,24 @@ pub fn simd_shll(l: &mut Lifter, f: &Fields) -> LiftResult {
     Ok(())
 }
 
+/// SHLL/SHLL2: widen the low (Q = 0) or high half of Vn, shifting left by the element
+/// size.
+pub fn simd_shll_max(l: &mut Lifter, f: &Fields) -> LiftResult {
+    let size = f.get('s');
+    check(size != 3)?;
+    let xs = l.half_lanes(f.get('n'), size, q_of(f.word));
+    let wide = shape(size + 1).lane_type();
+    let out: Vec<Value> = xs
+        .into_iter()
+        .map(|x| {
+            let w = l.b.zext(x, wide);
+            l.shift(0, w, 8 << size)
+        })
+        .collect();
+    l.put_lanes(f.get('d'), &out, size + 1, true);
+    Ok(())
+}
+
 /// Three registers of different widths (bits 15:12 opcode, bit 29 U): ADDL/ADDW/SUBL/
 /// SUBW, ADDHN/SUBHN (and the rounding RADDHN/RSUBHN), ABAL/ABDL, MLAL/MLSL, MULL, with
 /// their "2" forms (Q = 1) that read the high halves or write the high half.
