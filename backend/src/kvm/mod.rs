@@ -75,8 +75,9 @@ impl fmt::Display for KvmError {
         match self {
             KvmError::Open(e) => write!(
                 f,
-                "cannot open /dev/kvm: {e}; KVM needs an x86-64 Linux host with the kvm \
-                 module loaded and read/write access to /dev/kvm"
+                "cannot open {}: {e}; the x86-kvm machine needs an x86-64 Linux host with \
+                 the kvm module loaded and read/write access to /dev/kvm",
+                kvm_device_path().display()
             ),
             KvmError::ApiVersion(v) => {
                 write!(f, "/dev/kvm reports API version {v}, but only the stable version 12 is supported")
@@ -109,10 +110,16 @@ fn ioctl(what: &'static str) -> impl FnOnce(kvm_ioctls::Error) -> KvmError {
     move |source| KvmError::Ioctl { what, source }
 }
 
-/// Whether `/dev/kvm` can be opened for reading and writing (a cheap probe for tests
-/// and for a friendly CLI error).
+/// The KVM device: `/dev/kvm`, or the path in `MIMIC_KVM_DEVICE` (for tests that
+/// need a host without KVM).
+pub fn kvm_device_path() -> std::path::PathBuf {
+    std::env::var_os("MIMIC_KVM_DEVICE").map_or_else(|| "/dev/kvm".into(), Into::into)
+}
+
+/// Whether the KVM device can be opened for reading and writing (a cheap probe for
+/// tests and for a friendly CLI error).
 pub fn available() -> bool {
-    std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    std::fs::OpenOptions::new().read(true).write(true).open(kvm_device_path()).is_ok()
 }
 
 /// A KVM virtual machine with guest RAM mapped and the in-kernel irqchip and PIT.
@@ -135,7 +142,9 @@ impl Vm {
     /// anonymous host memory at each `(guest address, size)` range of `ram`
     /// (sizes multiples of 4 KiB, ranges not overlapping and below the TSS).
     pub fn new(ram: &[(u64, usize)]) -> Result<Vm, KvmError> {
-        let kvm = Kvm::new().map_err(KvmError::Open)?;
+        let path = std::ffi::CString::new(kvm_device_path().into_os_string().into_encoded_bytes())
+            .map_err(|_| KvmError::Open(kvm_ioctls::Error::new(libc::EINVAL)))?;
+        let kvm = Kvm::new_with_path(path).map_err(KvmError::Open)?;
         let v = kvm.get_api_version();
         if v != 12 {
             return Err(KvmError::ApiVersion(v));
@@ -176,6 +185,11 @@ impl Vm {
         let ranges: Vec<(GuestAddress, usize)> = ram.iter().map(|&(b, s)| (GuestAddress(b), s)).collect();
         let ram = GuestRam::from_ranges(&ranges).map_err(|e| KvmError::Memory(e.to_string()))?;
         for (slot, region) in ram.iter().enumerate() {
+            // Transparent huge pages where the host allows them on request: fewer,
+            // larger mappings make the guest's first touches much cheaper.
+            // SAFETY: the range is exactly one anonymous mapping owned by `ram`;
+            // MADV_HUGEPAGE only changes how the kernel backs it.
+            unsafe { libc::madvise(region.as_ptr().cast(), region.len() as usize, libc::MADV_HUGEPAGE) };
             let region_desc = kvm_userspace_memory_region {
                 slot: slot as u32,
                 flags: 0,
@@ -341,6 +355,15 @@ pub struct VcpuKicker {
 }
 
 impl VcpuKicker {
+    /// Interrupts a `KVM_RUN` in progress without asking the vCPU to stay out
+    /// (a debugging aid: the vCPU sees one [`Exit::Interrupted`]).
+    pub fn kick_once(&self) {
+        if let Some(t) = self.thread {
+            // SAFETY: as in `kick`.
+            unsafe { libc::pthread_kill(t, kick_signal()) };
+        }
+    }
+
     /// Requests the exit and interrupts the vCPU thread if it has started running.
     pub fn kick(&self) {
         self.kicked.store(true, Ordering::SeqCst);
