@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use mimic_backend::kvm::x86::{write_long_mode_tables, LongModeEntry};
-use mimic_backend::kvm::{available, write_guest, Exit, Vm};
+use mimic_backend::kvm::{available, measure_guest_loop, write_guest, Exit, Vm};
 
 #[test]
 fn long_mode_guest_runs_and_exits_on_port_io() {
@@ -53,4 +53,14 @@ fn long_mode_guest_runs_and_exits_on_port_io() {
     }
     assert_eq!(ports.iter().map(|p| p.0).collect::<Vec<_>>(), vec![0x10, 0x11, 0x12]);
     assert_eq!(ports[2].1, 42);
+}
+
+#[test]
+fn guest_loop_speed_is_measured() {
+    if !available() {
+        println!("SKIP: /dev/kvm is not available");
+        return;
+    }
+    let t = measure_guest_loop(100_000).unwrap();
+    println!("100k-iteration kernel-mode guest loop: {t:?}");
 }

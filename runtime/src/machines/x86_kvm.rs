@@ -499,6 +499,7 @@ pub struct X86Kvm {
     input: Option<Box<dyn Read + Send>>,
     stop: StopHandle,
     created_at: Instant,
+    on_first_entry: Option<Box<dyn FnOnce(Instant) + Send>>,
 }
 
 impl fmt::Debug for X86Kvm {
@@ -745,6 +746,7 @@ impl X86Kvm {
             input: console.input,
             stop: StopHandle::default(),
             created_at,
+            on_first_entry: None,
         })
     }
 
@@ -752,6 +754,12 @@ impl X86Kvm {
     /// [`X86Kvm::stop_handle`]).
     pub fn set_input(&mut self, input: Option<Box<dyn Read + Send>>) {
         self.input = input;
+    }
+
+    /// Calls `hook` (on the thread running [`X86Kvm::run`]) as soon as the boot vCPU
+    /// has first entered the guest, with the time it did.
+    pub fn on_first_entry(&mut self, hook: Box<dyn FnOnce(Instant) + Send>) {
+        self.on_first_entry = Some(hook);
     }
 
     /// A handle that stops [`X86Kvm::run`] from another thread.
@@ -832,7 +840,12 @@ impl X86Kvm {
         while result.is_none() {
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(End::Kicker(k)) => kickers.push(k),
-                Ok(End::FirstEntry(t)) => first_entry = Some(t),
+                Ok(End::FirstEntry(t)) => {
+                    first_entry = Some(t);
+                    if let Some(hook) = self.on_first_entry.take() {
+                        hook(t);
+                    }
+                }
                 Ok(End::Done(id, r)) => {
                     result = Some(match r {
                         Ok(Action::Stop(o)) => Ok(o),
