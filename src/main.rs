@@ -7,6 +7,8 @@ use mimic_runtime::irprog::IrProgram;
 use mimic_runtime::{Engine, EngineConfig, FlatGuestMem, Stop, Tier};
 use std::process::ExitCode;
 
+mod boot;
+
 #[derive(Parser)]
 #[command(
     name = "mimic",
@@ -28,6 +30,8 @@ enum Cmd {
     /// Work with mimic IR programs (text form): run, check, optimise.
     #[command(subcommand)]
     Ir(IrCmd),
+    /// Boot an OS on a virtual board (system emulation), e.g. `--machine x86-kvm`.
+    Boot(boot::BootArgs),
 }
 
 #[derive(Subcommand)]
@@ -197,6 +201,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Run(a) => run::run(a),
+        Cmd::Boot(a) => return boot::main(a),
         Cmd::Ir(IrCmd::Run(a)) => ir_run(a),
         Cmd::Ir(IrCmd::Check { file }) => load(&file).map(|p| {
             println!("{file}: ok ({} regions)", p.regions().count());

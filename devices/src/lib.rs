@@ -11,11 +11,17 @@
 //! - [`serial`]: a 16550A UART (vm-superio's model behind [`BusDevice`]).
 //! - [`virtio`]: the virtio-mmio transport, the [`virtio::VirtioDevice`] trait and
 //!   a virtio-blk device backed by a raw image file.
+//! - [`pci`]: a PCI host bridge (configuration mechanism #1, BAR routing) and the
+//!   configuration-space model; [`virtio_pci`]: the virtio-pci transport on it.
+//! - [`power`]: an i8042 (reset), an exit port (power-off) and the latch they share.
 
 pub mod bus;
 pub mod irq;
+pub mod pci;
+pub mod power;
 pub mod serial;
 pub mod virtio;
+pub mod virtio_pci;
 
 pub use bus::{Bus, BusAccessError, BusDevice, BusError, BusRange, SharedDevice};
 pub use irq::{IrqEvent, IrqLine, NoIrq, RecordingIrqLine};

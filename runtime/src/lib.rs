@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod irprog;
 pub mod linux;
+pub mod machines;
 pub mod memory;
 pub mod stats;
 pub mod usermem;
