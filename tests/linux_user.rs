@@ -17,7 +17,7 @@
 //!
 //! Knobs (environment): `LINUX_USER_FILTER=substr` runs only the runs whose
 //! name contains it (e.g. `signals-O2`), `LINUX_USER_JOBS=n` runs n programs
-//! at once (default 1), `LINUX_USER_TIMEOUT=secs` (default 60),
+//! at once (default: the number of CPUs), `LINUX_USER_TIMEOUT=secs` (default 60),
 //! `LINUX_USER_KEEP=1` keeps the temporary directories, `LINUX_USER_SHOW=1`
 //! prints the reference output of every run, `MIMIC_BIN=path`
 //! tests another mimic binary (say target/release/mimic: the debug build
@@ -394,9 +394,10 @@ fn qemu_path() -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs `work` over `items` on LINUX_USER_JOBS threads (default 1).
+/// Runs `work` over `items` on LINUX_USER_JOBS threads (default: one per CPU).
 fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let jobs: usize = std::env::var("LINUX_USER_JOBS").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs: usize = std::env::var("LINUX_USER_JOBS").ok().and_then(|s| s.parse().ok()).unwrap_or(cpus).max(1);
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {

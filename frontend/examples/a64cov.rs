@@ -30,7 +30,7 @@ fn main() {
         }
     }
     let mut v: Vec<_> = missing.into_iter().collect();
-    v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1 .0));
     for (m, (n, ex)) in &v {
         println!("{n:7} {m:12} e.g. {ex}");
     }

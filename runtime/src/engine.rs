@@ -668,7 +668,11 @@ impl<F: Frontend> Engine<F> {
                         let fault = if flags & 4 != 0 {
                             MemFault { addr: 0, write, kind: FaultKind::OutOfRange }
                         } else if flags & 8 != 0 {
-                            MemFault { addr: self.ctx.fault_addr.wrapping_sub(base as u64), write, kind: FaultKind::Bus }
+                            MemFault {
+                                addr: self.ctx.fault_addr.wrapping_sub(base as u64),
+                                write,
+                                kind: FaultKind::Bus,
+                            }
                         } else {
                             let addr = self.ctx.fault_addr.wrapping_sub(base as u64);
                             let host_kind = if flags & 2 != 0 { FaultKind::Protection } else { FaultKind::Unmapped };

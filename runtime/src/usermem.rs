@@ -228,14 +228,20 @@ impl UserMemory {
         // SAFETY: [addr, end) lies inside our reservation; MAP_FIXED replaces only our
         // own pages there with fresh zeroed ones (or the file's pages).
         let r = unsafe {
-            libc::mmap(self.host.add(addr as usize).cast(), (end - addr) as usize, prot.host(), flags | libc::MAP_FIXED, fd, off)
+            libc::mmap(
+                self.host.add(addr as usize).cast(),
+                (end - addr) as usize,
+                prot.host(),
+                flags | libc::MAP_FIXED,
+                fd,
+                off,
+            )
         };
         if r == libc::MAP_FAILED {
             return Err(MemError::Host(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOMEM)));
         }
         Ok(())
     }
-
 }
 
 impl Map {
@@ -294,7 +300,14 @@ impl UserMemory {
         self.map_inner(&mut self.wr(), place, len, prot, Some(file))
     }
 
-    fn map_inner(&self, m: &mut Map, place: Placement, len: u64, prot: Prot, file: Option<FileMap>) -> Result<u64, MemError> {
+    fn map_inner(
+        &self,
+        m: &mut Map,
+        place: Placement,
+        len: u64,
+        prot: Prot,
+        file: Option<FileMap>,
+    ) -> Result<u64, MemError> {
         let len = page_up(len).filter(|&l| l > 0).ok_or(MemError::Invalid)?;
         let addr = match place {
             Placement::Fixed(a) | Placement::FixedNoReplace(a) => {
@@ -396,7 +409,8 @@ impl UserMemory {
     /// up images). Fails only outside the mappings.
     pub fn poke(&self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
         let m = self.rd();
-        let end = addr.checked_add(data.len() as u64).ok_or(MemFault { addr, write: true, kind: FaultKind::Unmapped })?;
+        let end =
+            addr.checked_add(data.len() as u64).ok_or(MemFault { addr, write: true, kind: FaultKind::Unmapped })?;
         let mut at = addr;
         while at < end {
             match m.vmas.range(..=at).next_back() {

@@ -93,13 +93,17 @@ unsafe extern "C" fn frint_cur(_: *mut u8, bits: u64, double: u64, _: u64, _: u6
         let x = f64::from_bits(bits);
         let r: f64;
         // SAFETY: SSE4.1 roundsd on registers.
-        unsafe { std::arch::asm!("roundsd {r}, {x}, 4", r = out(xmm_reg) r, x = in(xmm_reg) x, options(nostack, pure, nomem)) };
+        unsafe {
+            std::arch::asm!("roundsd {r}, {x}, 4", r = out(xmm_reg) r, x = in(xmm_reg) x, options(nostack, pure, nomem))
+        };
         r.to_bits()
     } else {
         let x = f32::from_bits(bits as u32);
         let r: f32;
         // SAFETY: SSE4.1 roundss on registers.
-        unsafe { std::arch::asm!("roundss {r}, {x}, 4", r = out(xmm_reg) r, x = in(xmm_reg) x, options(nostack, pure, nomem)) };
+        unsafe {
+            std::arch::asm!("roundss {r}, {x}, 4", r = out(xmm_reg) r, x = in(xmm_reg) x, options(nostack, pure, nomem))
+        };
         r.to_bits() as u64
     }
 }

@@ -829,7 +829,8 @@ pub fn msr(l: &mut Lifter, f: &Fields) -> LiftResult {
         }
         SYSREG_FPCR | SYSREG_FPSR => {
             let h = super::fpenv::helpers();
-            let (slot, helper) = if sr == SYSREG_FPCR { (l.regs.fpcr, h.fpcr_write) } else { (l.regs.fpsr, h.fpsr_write) };
+            let (slot, helper) =
+                if sr == SYSREG_FPCR { (l.regs.fpcr, h.fpcr_write) } else { (l.regs.fpsr, h.fpsr_write) };
             l.b.call(helper, &[v]);
             let w = l.b.trunc(v, Type::I32);
             l.b.set_slot(slot, w);

@@ -241,10 +241,7 @@ fn ends_block(w: u32) -> bool {
     match decoder().decode(w) {
         None => true,
         Some(f) => {
-            matches!(
-                f.name(),
-                "b" | "bl" | "br" | "blr" | "ret" | "svc" | "brk" | "ic"
-            )
+            matches!(f.name(), "b" | "bl" | "br" | "blr" | "ret" | "svc" | "brk" | "ic")
         }
     }
 }

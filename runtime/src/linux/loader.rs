@@ -149,8 +149,7 @@ fn map_image(mem: &UserMemory, img: &ElfImage, bytes: &[u8], bias: u64, what: &'
     }
     for s in &img.segments {
         let data = &bytes[s.file_range()];
-        mem.poke(bias.wrapping_add(s.vaddr), data)
-            .map_err(|_| LoadError::NoRoom { what, err: MemError::NoMemory })?;
+        mem.poke(bias.wrapping_add(s.vaddr), data).map_err(|_| LoadError::NoRoom { what, err: MemError::NoMemory })?;
     }
     for (i, &(start, end, prot)) in ranges.iter().enumerate() {
         mem.protect(start, end - start, prot).map_err(no_room)?;
@@ -206,7 +205,8 @@ pub fn load(mem: &UserMemory, exe: &ElfImage, bytes: &[u8], spec: &LoadSpec) -> 
     // The stack at the top, the mmap area below it.
     let stack_top = size - 16 * PAGE;
     let stack_lo = stack_top - STACK_SIZE;
-    mem.map(Placement::Fixed(stack_lo), STACK_SIZE, Prot::RW).map_err(|err| LoadError::NoRoom { what: "stack", err })?;
+    mem.map(Placement::Fixed(stack_lo), STACK_SIZE, Prot::RW)
+        .map_err(|err| LoadError::NoRoom { what: "stack", err })?;
     mem.set_mmap_top(stack_lo - STACK_GAP);
 
     let bias = match exe.kind {

@@ -84,6 +84,7 @@ pub fn read_program(path: &std::path::Path) -> Result<(Vec<u8>, ElfImage), Start
 
 impl<A: LinuxArch> Process<A> {
     /// Load `path` (already read and parsed) and return the process and its main thread.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         arch: A,
         path: &std::path::Path,

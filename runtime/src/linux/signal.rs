@@ -295,7 +295,7 @@ pub fn mirror_action(sig: i32, act: &SigAction) {
         handler,
         flags: libc::SA_SIGINFO as u64 | SA_RESTORER_HOST,
         restorer: host_restorer(),
-        mask: u64::MAX & !(bit(libc::SIGSEGV) | bit(libc::SIGBUS)),
+        mask: !(bit(libc::SIGSEGV) | bit(libc::SIGBUS)),
     };
     // SAFETY: installing a handler (which touches only thread-local, async-signal-safe
     // state) or a standard disposition for a catchable signal, with the C library's

@@ -54,8 +54,12 @@ const X_O_DIRECT: u64 = 0o40000;
 const X_O_LARGEFILE: u64 = 0o100000;
 const X_O_DIRECTORY: u64 = 0o200000;
 const X_O_NOFOLLOW: u64 = 0o400000;
-const SWAPPED: [(u64, u64); 4] =
-    [(G_O_DIRECTORY, X_O_DIRECTORY), (G_O_NOFOLLOW, X_O_NOFOLLOW), (G_O_DIRECT, X_O_DIRECT), (G_O_LARGEFILE, X_O_LARGEFILE)];
+const SWAPPED: [(u64, u64); 4] = [
+    (G_O_DIRECTORY, X_O_DIRECTORY),
+    (G_O_NOFOLLOW, X_O_NOFOLLOW),
+    (G_O_DIRECT, X_O_DIRECT),
+    (G_O_LARGEFILE, X_O_LARGEFILE),
+];
 
 /// Guest (asm-generic) open flags to host flags.
 pub fn open_flags_to_host(f: u64) -> i32 {
@@ -455,7 +459,8 @@ impl<A: LinuxArch> Thread<A> {
             }
             "pselect6" => {
                 let n = a[0].min(1024).div_ceil(64) * 8;
-                let (r, w, e) = (self.ptr_opt(a[1], n, true)?, self.ptr_opt(a[2], n, true)?, self.ptr_opt(a[3], n, true)?);
+                let (r, w, e) =
+                    (self.ptr_opt(a[1], n, true)?, self.ptr_opt(a[2], n, true)?, self.ptr_opt(a[3], n, true)?);
                 let ts = self.ptr_opt(a[4], 16, true)?;
                 // The sigmask argument is a {pointer, size} pair in guest memory.
                 let sm: *mut u64 = if a[5] == 0 {
@@ -828,7 +833,13 @@ impl<A: LinuxArch> Thread<A> {
                         let sp = self.proc.arch.sp(&self.state);
                         sp >= self.alt.sp && sp < self.alt.sp + self.alt.size
                     };
-                    let flags: i32 = if self.alt.size == 0 { 2 } else if on { 1 } else { 0 };
+                    let flags: i32 = if self.alt.size == 0 {
+                        2
+                    } else if on {
+                        1
+                    } else {
+                        0
+                    };
                     b[8..12].copy_from_slice(&flags.to_le_bytes());
                     b[16..].copy_from_slice(&self.alt.size.to_le_bytes());
                     self.write_out(a[1], &b)?;
@@ -964,12 +975,13 @@ impl<A: LinuxArch> Thread<A> {
                 self.proc.mem.map(place, len, prot).map_err(err)?
             }
         } else {
-            self.proc.mem.map_file(place, len, prot, FileMap { fd, offset: off, shared: flags & MAP_SHARED != 0 }).map_err(
-                |e| match e {
+            self.proc
+                .mem
+                .map_file(place, len, prot, FileMap { fd, offset: off, shared: flags & MAP_SHARED != 0 })
+                .map_err(|e| match e {
                     MemError::Host(e) => e as i64,
                     e => e.errno() as i64,
-                },
-            )?
+                })?
         };
         Ok(Out::Val(r as i64))
     }
@@ -1206,8 +1218,8 @@ impl<A: LinuxArch> Thread<A> {
             let n = read_head(&prog, &mut script_buf)?;
             head = &script_buf[..n];
         }
-        // SAFETY: access on a NUL-terminated path.
         let cprog = CString::new(prog.clone()).map_err(|_| libc::EINVAL as i64)?;
+        // SAFETY: access on a NUL-terminated path.
         if unsafe { libc::access(cprog.as_ptr(), libc::X_OK) } != 0 {
             return Err(errno());
         }

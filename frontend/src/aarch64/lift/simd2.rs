@@ -51,10 +51,10 @@ impl Lifter<'_, '_> {
             all[..count as usize].to_vec()
         }
     }
-    fn to_float(&mut self, bits: Value, t: Type) -> Value {
+    fn as_float(&mut self, bits: Value, t: Type) -> Value {
         self.b.convert(Opcode::Bitcast, bits, t)
     }
-    fn to_bits(&mut self, x: Value) -> Value {
+    fn as_bits(&mut self, x: Value) -> Value {
         let t = self.b.region.ty(x);
         let it = if t == Type::F32 { Type::I32 } else { Type::I64 };
         self.b.convert(Opcode::Bitcast, x, it)
@@ -130,7 +130,7 @@ impl Lifter<'_, '_> {
             }
             _ => unreachable!("fp op {op}"),
         };
-        self.to_bits(r)
+        self.as_bits(r)
     }
 }
 
@@ -279,9 +279,9 @@ pub fn simd_fp_three(l: &mut Lifter, f: &Fields) -> LiftResult {
     };
     let mut out = Vec::new();
     for (i, (&x, &y)) in xs.iter().zip(&ys).enumerate() {
-        let fx = l.to_float(x, t);
-        let fy = l.to_float(y, t);
-        let a = acc.as_ref().map(|a| l.to_float(a[i], t));
+        let fx = l.as_float(x, t);
+        let fy = l.as_float(y, t);
+        let a = acc.as_ref().map(|a| l.as_float(a[i], t));
         out.push(l.fp_lane_op(base, fx, fy, a));
     }
     l.put_lanes(f.get('d'), &out, size, q);
@@ -307,10 +307,10 @@ pub fn simd_fp_misc(l: &mut Lifter, f: &Fields) -> LiftResult {
             "scvtf" | "ucvtf" => {
                 let op = if name == "ucvtf" { Opcode::FcvtFromUint } else { Opcode::FcvtFromSint };
                 let fv = l.b.convert(op, x, t);
-                l.to_bits(fv)
+                l.as_bits(fv)
             }
             _ => {
-                let fx = l.to_float(x, t);
+                let fx = l.as_float(x, t);
                 match name {
                     "fabs" | "fneg" | "fsqrt" => {
                         let op = match name {
@@ -319,11 +319,11 @@ pub fn simd_fp_misc(l: &mut Lifter, f: &Fields) -> LiftResult {
                             _ => Opcode::Fsqrt,
                         };
                         let r = l.b.op(op, &[fx]);
-                        l.to_bits(r)
+                        l.as_bits(r)
                     }
                     "frintn" | "frintp" | "frintm" | "frintz" | "frinta" | "frintx" | "frinti" => {
                         let r = l.round_named(name, fx);
-                        l.to_bits(r)
+                        l.as_bits(r)
                     }
                     _ => {
                         // fcvt[nmpza][su]
@@ -348,12 +348,12 @@ impl Lifter<'_, '_> {
         match name.as_bytes()[5] {
             b'x' | b'i' => {
                 let t = self.b.region.ty(x);
-                let bits = self.to_bits(x);
+                let bits = self.as_bits(x);
                 let bits = if t == Type::F32 { self.b.zext(bits, Type::I64) } else { bits };
                 let dbl = self.k(true, (t == Type::F64) as u64);
                 let r = self.b.call(super::super::fpenv::helpers().frint_cur, &[bits, dbl]).expect("result");
                 let r = if t == Type::F32 { self.b.trunc(r, Type::I32) } else { r };
-                self.to_float(r, t)
+                self.as_float(r, t)
             }
             c => self.round_letter(c, x),
         }
@@ -520,7 +520,7 @@ pub fn simd_fp_pair_scalar(l: &mut Lifter, f: &Fields) -> LiftResult {
     let n = l.get_v(f.get('n'));
     let a = l.b.vextract(shape(size), n, 0);
     let b = l.b.vextract(shape(size), n, 1);
-    let (fa, fb) = (l.to_float(a, t), l.to_float(b, t));
+    let (fa, fb) = (l.as_float(a, t), l.as_float(b, t));
     let op = f.name().trim_end_matches('p').to_string();
     let r = l.fp_lane_op(&op, fa, fb, None);
     l.put_lanes(f.get('d'), &[r], size, false);
@@ -689,13 +689,13 @@ pub fn simd_fp_across(l: &mut Lifter, f: &Fields) -> LiftResult {
     check(q_of(f.word) && f.word >> 22 & 1 == 0)?;
     let xs = l.src_lanes(f.get('n'), 2, f.word);
     let op = f.name().trim_end_matches('v').to_string();
-    let fl: Vec<Value> = xs.into_iter().map(|x| l.to_float(x, Type::F32)).collect();
+    let fl: Vec<Value> = xs.into_iter().map(|x| l.as_float(x, Type::F32)).collect();
     let mut acc = fl[0];
     for &x in &fl[1..] {
         let bits = l.fp_lane_op(&op, acc, x, None);
-        acc = l.to_float(bits, Type::F32);
+        acc = l.as_float(bits, Type::F32);
     }
-    let bits = l.to_bits(acc);
+    let bits = l.as_bits(acc);
     l.put_lanes(f.get('d'), &[bits], 2, true);
     Ok(())
 }
@@ -725,17 +725,14 @@ pub fn simd_by_elem(l: &mut Lifter, f: &Fields) -> LiftResult {
     let vm = l.get_v(m);
     let e = l.b.vextract(shape(size), vm, index as u8);
     let xs = l.src_lanes(f.get('n'), size, f.word);
-    let acc = if name.ends_with("la") || name.ends_with("ls") {
-        l.src_lanes(f.get('d'), size, f.word)
-    } else {
-        Vec::new()
-    };
+    let acc =
+        if name.ends_with("la") || name.ends_with("ls") { l.src_lanes(f.get('d'), size, f.word) } else { Vec::new() };
     let t = if size == 3 { Type::F64 } else { Type::F32 };
     let mut out = Vec::new();
     for (i, &x) in xs.iter().enumerate() {
         let r = if is_fp {
-            let (fx, fe) = (l.to_float(x, t), l.to_float(e, t));
-            let a = acc.get(i).map(|&a| l.to_float(a, t));
+            let (fx, fe) = (l.as_float(x, t), l.as_float(e, t));
+            let a = acc.get(i).map(|&a| l.as_float(a, t));
             l.fp_lane_op(name, fx, fe, a)
         } else {
             let p = l.b.op(Opcode::Mul, &[x, e]);
@@ -762,9 +759,9 @@ pub fn simd_fcvt_long_narrow(l: &mut Lifter, f: &Fields) -> LiftResult {
         let out: Vec<Value> = xs
             .into_iter()
             .map(|x| {
-                let fx = l.to_float(x, Type::F32);
+                let fx = l.as_float(x, Type::F32);
                 let w = l.b.convert(Opcode::Fpromote, fx, Type::F64);
-                l.to_bits(w)
+                l.as_bits(w)
             })
             .collect();
         l.put_lanes(d, &out, 3, true);
@@ -778,9 +775,9 @@ pub fn simd_fcvt_long_narrow(l: &mut Lifter, f: &Fields) -> LiftResult {
             Vec::new()
         };
         for x in xs {
-            let fx = l.to_float(x, Type::F64);
+            let fx = l.as_float(x, Type::F64);
             let nv = l.b.convert(Opcode::Fdemote, fx, Type::F32);
-            out.push(l.to_bits(nv));
+            out.push(l.as_bits(nv));
         }
         l.put_lanes(d, &out, 2, true);
     }
