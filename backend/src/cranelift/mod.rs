@@ -366,7 +366,14 @@ impl Compiler {
             .map_err(|e| CompileError::Setup(e.to_string()))?
             .finish(settings::Flags::new(fb))
             .map_err(|e| CompileError::Setup(e.to_string()))?;
-        Ok(Compiler { ctx: Context::new(), fctx: FunctionBuilderContext::new(), isa, code, addr_bits: None, trace_asm: false })
+        Ok(Compiler {
+            ctx: Context::new(),
+            fctx: FunctionBuilderContext::new(),
+            isa,
+            code,
+            addr_bits: None,
+            trace_asm: false,
+        })
     }
 
     /// Print each compiled function's host code (Cranelift's VCode listing) to stderr.
