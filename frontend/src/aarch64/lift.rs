@@ -677,16 +677,28 @@ pub fn b(l: &mut Lifter, f: &Fields) -> LiftResult {
         l.set_x(30, ret);
         l.b.exit_call(target, l.pc.wrapping_add(4));
     } else {
-        l.b.exit_jump(target);
+        l.jump_to(target);
     }
     Ok(())
+}
+
+impl Lifter<'_, '_> {
+    /// An unconditional branch: a loop back to the region's entry stays inside the
+    /// region, anything else leaves it.
+    fn jump_to(&mut self, target: u64) {
+        if target == self.entry {
+            self.b.jump(BlockId(0), &[]);
+        } else {
+            self.b.exit_jump(target);
+        }
+    }
 }
 
 pub fn b_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
     let target = l.rel(f.signed('i') << 2);
     let cond = f.get('c');
     if cond >= 14 {
-        l.b.exit_jump(target);
+        l.jump_to(target);
     } else {
         let c = l.cond(cond);
         l.branch_if(c, target);
