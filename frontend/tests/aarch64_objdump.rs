@@ -680,6 +680,8 @@ const ASM: &str = r#"
     uxtl2 v0.8h, v1.16b
     ushll v2.4s, v3.4h, #3
     shll2 v0.8h, v6.16b, #8
+    mov d1, v1.d[1]
+    mov s2, v3.s[2]
     shll v0.2d, v6.2s, #32
     uaddw2 v1.4s, v1.4s, v2.8h
     smlal v0.2d, v2.2s, v1.2s

@@ -1479,11 +1479,18 @@ pub fn simd_permute(l: &mut Lifter, f: &Fields) -> LiftResult {
 
 /// DUP (element): copy one element of Vn into every element.
 pub fn simd_dup_elem(l: &mut Lifter, f: &Fields) -> LiftResult {
-    let q = f.bit('Q');
     let (size, lane) = imm5_lane(f.get('i')).ok_or(Reserved)?;
-    check(size < 3 || q)?;
     let n = l.get_v(f.get('n'));
     let x = l.b.vextract(shape(size), n, lane);
+    if f.word >> 28 & 1 != 0 {
+        // DUP (element, scalar), printed MOV: the element alone, the rest zeroed.
+        let zero = l.b.vconst(0);
+        let v = l.b.vinsert(shape(size), zero, x, 0);
+        l.set_v(f.get('d'), v, true);
+        return Ok(());
+    }
+    let q = f.bit('Q');
+    check(size < 3 || q)?;
     let v = l.b.vsplat(shape(size), x);
     l.set_v(f.get('d'), v, q);
     Ok(())

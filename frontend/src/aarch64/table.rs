@@ -353,6 +353,7 @@ pub static A64: &[Pattern] = table! {
     "trn2"   "0Q001110ss0mmmmm011010nnnnnddddd" simd_permute;
     "zip2"   "0Q001110ss0mmmmm011110nnnnnddddd" simd_permute;
     "dup"    "0Q001110000iiiii000001nnnnnddddd" simd_dup_elem;
+    "dup"    "01011110000iiiii000001nnnnnddddd" simd_dup_elem;
     "ins"    "01101110000iiiii0jjjj1nnnnnddddd" simd_ins_elem;
     "ld1"    "0Q00110001000000xx10ssnnnnnttttt" simd_ld1_st1;
     "ld1"    "0Q001100010000000111ssnnnnnttttt" simd_ld1_st1;
