@@ -92,7 +92,8 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
         ir: a.trace.contains(&TraceItem::Ir),
         out_asm: a.trace.contains(&TraceItem::OutAsm),
     };
-    let config = EngineConfig { tier, opt, trace, ..EngineConfig::default() };
+    // Exit counters cost a memory increment per chained exit: only with --stats.
+    let config = EngineConfig { tier, opt, trace, count_exits: a.stats.is_some(), ..EngineConfig::default() };
     // What a re-executed mimic (guest execve) needs to run the same way.
     let mut exec_args = Vec::new();
     if let Some(root) = &a.sysroot {

@@ -54,6 +54,9 @@ pub struct EngineConfig {
     pub code_capacity: usize,
     /// What to print to stderr as code is translated and compiled.
     pub trace: Trace,
+    /// Count chained exits and indirect-lookup hits in compiled code (statistics; a
+    /// memory increment on every chained exit when on).
+    pub count_exits: bool,
 }
 
 /// Translation tracing (`--trace in_asm,ir,out_asm`, like qemu's `-d`).
@@ -75,6 +78,7 @@ impl Default for EngineConfig {
             optimize_ir: true,
             code_capacity: 256 << 20,
             trace: Trace::default(),
+            count_exits: true,
         }
     }
 }
@@ -328,6 +332,7 @@ impl<F: Frontend> CodeCache<F> {
         let compiler = g.compiler.as_mut().expect("compiler");
         compiler.set_addr_bits(addr_bits);
         compiler.set_trace_asm(self.config.trace.out_asm);
+        compiler.set_count_exits(self.config.count_exits);
         let result = compiler.compile(&region, &refs);
         g.stats.compile_time += t.elapsed();
         match result {

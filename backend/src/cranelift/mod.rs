@@ -228,6 +228,7 @@ pub struct Compiler {
     code: Arc<CodeMemory>,
     addr_bits: Option<u8>,
     trace_asm: bool,
+    count_exits: bool,
 }
 
 fn region_sig(cc: CallConv) -> Signature {
@@ -373,12 +374,19 @@ impl Compiler {
             code,
             addr_bits: None,
             trace_asm: false,
+            count_exits: true,
         })
     }
 
     /// Print each compiled function's host code (Cranelift's VCode listing) to stderr.
     pub fn set_trace_asm(&mut self, on: bool) {
         self.trace_asm = on;
+    }
+
+    /// Count chained exits and lookup hits in the context (for statistics); off, the
+    /// hot exit paths carry no counter update.
+    pub fn set_count_exits(&mut self, on: bool) {
+        self.count_exits = on;
     }
 
     /// Guest addresses at or above `1 << bits` fault without touching host memory
@@ -458,6 +466,7 @@ impl Compiler {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let mut t = Translator::new(b, region, slots, &mut pcs);
             t.addr_bits = self.addr_bits;
+            t.count_exits = self.count_exits;
             t.translate()?;
             t.b.seal_all_blocks();
             t.b.finalize(self.isa.frontend_config());
@@ -516,6 +525,7 @@ struct Translator<'a, 'b> {
     exit_index: Vec<u32>,
     guest_pc: u64,
     addr_bits: Option<u8>,
+    count_exits: bool,
     /// Whether the memory op being translated writes (for bound-check faults).
     access_is_write: bool,
     /// Variable, state offset and type of each scalar slot the region accesses.
@@ -554,18 +564,24 @@ impl<'a, 'b> Translator<'a, 'b> {
         // see the architectural state) but reads never reload: values flow in host
         // registers across the region's blocks and loops.
         let mut slot_vars: Vec<Option<(Variable, i32, Type)>> = vec![None; r.layout.slots.len()];
+        let mut read = vec![false; r.layout.slots.len()];
         for blk in &r.blocks {
             for &i in &blk.insts {
-                if let (Opcode::GetSlot | Opcode::SetSlot, Imm::Slot(sl)) = (r.inst(i).op, r.inst(i).imm) {
+                if let (op @ (Opcode::GetSlot | Opcode::SetSlot), Imm::Slot(sl)) = (r.inst(i).op, r.inst(i).imm) {
                     let info = r.layout.slot(sl);
                     if slot_vars[sl.0 as usize].is_none() {
                         let var = b.declare_var(cl_ty(info.ty));
                         slot_vars[sl.0 as usize] = Some((var, info.offset as i32, info.ty));
                     }
+                    read[sl.0 as usize] |= op == Opcode::GetSlot;
                 }
             }
         }
-        for &(var, off, ty) in slot_vars.iter().flatten() {
+        // Only slots the region reads are loaded at entry (written-only ones, such as
+        // flags a region sets but never tests, would be dead loads Cranelift keeps).
+        for (&(var, off, ty), _) in
+            slot_vars.iter().zip(&read).filter_map(|(v, &rd)| v.as_ref().filter(|_| rd).map(|v| (v, rd)))
+        {
             let v = b.ins().load(cl_ty(ty), trusted(), p[0], off);
             // An i1 slot byte is defined by its low bit (as the interpreter reads it).
             let v = if ty == Type::I1 { b.ins().band_imm_u(v, 1) } else { v };
@@ -589,6 +605,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             exit_index: direct_exit_indices(r),
             guest_pc: r.entry_pc,
             addr_bits: None,
+            count_exits: true,
             access_is_write: false,
             slot_vars,
             cur_loc: 0,
@@ -1109,7 +1126,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
         self.b.ins().brif(req, leave, &[], tail, &[]);
         self.b.switch_to_block(tail);
-        self.bump(CTX_CHAIN_HITS);
+        if self.count_exits {
+            self.bump(CTX_CHAIN_HITS);
+        }
         // The next region may read the pc slot: it holds its entry pc, as after a
         // dispatcher entry.
         self.store_pc_const(pc);
@@ -1150,7 +1169,9 @@ impl<'a, 'b> Translator<'a, 'b> {
         let go = self.b.ins().band(ok, nz);
         self.b.ins().brif(go, tail, &[], leave, &[]);
         self.b.switch_to_block(tail);
-        self.bump(CTX_LOOKUP_HITS);
+        if self.count_exits {
+            self.bump(CTX_LOOKUP_HITS);
+        }
         self.store_pc(pc);
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
