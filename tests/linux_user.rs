@@ -93,6 +93,7 @@ const CORPUS: &[Case] = &[
     case("strmem"),
     case("qsort"),
     case("vector"),
+    case("atomic128"),
     case("malloc"),
     case("sysinfo"),
     case("stdin"),

@@ -680,6 +680,14 @@ const ASM: &str = r#"
     uxtl2 v0.8h, v1.16b
     ushll v2.4s, v3.4h, #3
     shll2 v0.8h, v6.16b, #8
+    ldxp x0, x1, [x2]
+    ldaxp w0, w1, [x2]
+    stxp w3, x0, x1, [x2]
+    stlxp w3, w0, w1, [sp]
+    casp x0, x1, x2, x3, [x4]
+    caspal w4, w5, w6, w7, [x1]
+    caspa x2, x3, x4, x5, [sp]
+    caspl w0, w1, w2, w3, [x8]
     mov d1, v1.d[1]
     mov s2, v3.s[2]
     shll v0.2d, v6.2s, #32
@@ -735,7 +743,6 @@ const ASM: &str = r#"
     mrs x1, cntfrq_el0
     mrs x0, midr_el1
     fadd h0, h1, h2
-    ldxp x0, x1, [x2]
     udf #0
 "#;
 

@@ -46,11 +46,12 @@ pub struct MemFault {
 pub trait Memory {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemFault>;
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault>;
-    fn cas(&mut self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
+    /// Compare-and-swap of `size` bytes (1, 2, 4, 8 or 16).
+    fn cas(&mut self, addr: u64, size: u8, expected: u128, new: u128) -> Result<u128, MemFault> {
         let n = size as usize;
-        let mut b = [0u8; 8];
+        let mut b = [0u8; 16];
         self.read(addr, &mut b[..n])?;
-        let old = u64::from_le_bytes(b);
+        let old = u128::from_le_bytes(b);
         if old == expected {
             self.write(addr, &new.to_le_bytes()[..n])?;
         }
@@ -795,14 +796,14 @@ fn mem_op(
                 let mut b = [0u8; 16];
                 // An atomic read-modify-write faults as a write, as on hardware.
                 mem.read(addr, &mut b[..size as usize]).map_err(|f| MemErr::Fault(MemFault { write: true, ..f }))?;
-                let old_img = u128::from_le_bytes(b) as u64;
-                let old = from_mem_image(old_img as u128, size, MemAttr { signed: false, ..attr }, ty);
+                let old_img = u128::from_le_bytes(b);
+                let old = from_mem_image(old_img, size, MemAttr { signed: false, ..attr }, ty);
                 let new = match rmw {
                     Some(op) => rmw_apply(op, ty, old, a[1]),
                     None if old == a[1] & ty.mask() => a[2],
                     None => old,
                 };
-                let new_img = to_mem_image(new, size, attr.endian) as u64;
+                let new_img = to_mem_image(new, size, attr.endian);
                 let seen =
                     mem.cas(addr, size, old_img, new_img).map_err(|f| MemErr::Fault(MemFault { write: true, ..f }))?;
                 if seen == old_img {

@@ -512,8 +512,11 @@ fn check_inst(c: &Ctx, inst: &Inst) -> Result<(), VerifyError> {
                 return Err(c.err(format!("access size {} is not 1, 2, 4, 8 or 16", m.size)));
             }
             let atomic = matches!(shape, Shape::AtomicRmw | Shape::Cas);
-            if atomic && (!vt.is_int() || vt == Type::I128 || m.size > 8) {
-                return Err(c.err("atomics work on integers of at most 8 bytes"));
+            // Compare-and-swap also works on 16 bytes (i128; AArch64 exclusive pairs and
+            // CASP); read-modify-write ops stop at 8.
+            let wide_cas = shape == Shape::Cas && vt == Type::I128 && m.size == 16;
+            if atomic && !wide_cas && (!vt.is_int() || vt == Type::I128 || m.size > 8) {
+                return Err(c.err("atomics work on integers of at most 8 bytes (cas: 16 as i128)"));
             }
             if vt == Type::I1 {
                 return Err(c.err("i1 cannot be loaded or stored"));

@@ -494,27 +494,29 @@ impl UserMemory {
         let r = unsafe { guarded_copy(self.host.add(addr as usize), data.as_ptr(), data.len()) };
         r.map_err(|f| self.copy_fault(f, true))
     }
-    pub fn cas_at(&self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
+    pub fn cas_at(&self, addr: u64, size: u8, expected: u128, new: u128) -> Result<u128, MemFault> {
         use std::sync::atomic::*;
         self.check(addr, size as usize, true, false)?;
         // SAFETY: the bytes are mapped writable (checked above); other guest threads may
         // access them concurrently, so aligned accesses use host atomics.
         let p = unsafe { self.host.add(addr as usize) };
         let aligned = addr.is_multiple_of(size as u64);
+        let (e, n) = (expected as u64, new as u64);
         // SAFETY: `p` is valid for `size` bytes and, when `aligned`, suitably aligned
         // for the atomic type of that size.
         unsafe {
             Ok(match (size, aligned) {
-                (1, _) => cx(&*(p as *const AtomicU8), expected as u8, new as u8) as u64,
-                (2, true) => cx(&*(p as *const AtomicU16), expected as u16, new as u16) as u64,
-                (4, true) => cx(&*(p as *const AtomicU32), expected as u32, new as u32) as u64,
-                (8, true) => cx(&*(p as *const AtomicU64), expected, new),
+                (1, _) => cx(&*(p as *const AtomicU8), e as u8, n as u8) as u128,
+                (2, true) => cx(&*(p as *const AtomicU16), e as u16, n as u16) as u128,
+                (4, true) => cx(&*(p as *const AtomicU32), e as u32, n as u32) as u128,
+                (8, true) => cx(&*(p as *const AtomicU64), e, n) as u128,
+                (16, true) => cmpxchg16b(p, expected, new),
                 _ => {
                     // Misaligned: not atomic with respect to other threads.
                     let n = size as usize;
-                    let mut b = [0u8; 8];
+                    let mut b = [0u8; 16];
                     std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n);
-                    let old = u64::from_le_bytes(b);
+                    let old = u128::from_le_bytes(b);
                     if old == expected {
                         std::ptr::copy_nonoverlapping(new.to_le_bytes().as_ptr(), p, n);
                     }
@@ -523,6 +525,31 @@ impl UserMemory {
             })
         }
     }
+}
+
+/// 16-byte compare-and-swap (`lock cmpxchg16b`), returning the previous value.
+///
+/// # Safety
+/// `p` must be valid for 16 bytes of reads and writes and 16-byte aligned.
+unsafe fn cmpxchg16b(p: *mut u8, expected: u128, new: u128) -> u128 {
+    let (mut lo, mut hi) = (expected as u64, (expected >> 64) as u64);
+    let (nlo, nhi) = (new as u64, (new >> 64) as u64);
+    // SAFETY: the caller guarantees `p` is valid and aligned; rbx is saved and restored
+    // around the instruction because LLVM reserves it.
+    unsafe {
+        std::arch::asm!(
+            "xchg {nlo}, rbx",
+            "lock cmpxchg16b xmmword ptr [{p}]",
+            "mov rbx, {nlo}",
+            p = in(reg) p,
+            nlo = inout(reg) nlo => _,
+            in("rcx") nhi,
+            inout("rax") lo,
+            inout("rdx") hi,
+            options(nostack),
+        );
+    }
+    (hi as u128) << 64 | lo as u128
 }
 
 /// Compare-exchange returning the previous value.
@@ -561,7 +588,7 @@ macro_rules! guest_memory_impls {
             fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), MemFault> {
                 self.write_bytes(addr, data)
             }
-            fn cas(&mut self, addr: u64, size: u8, expected: u64, new: u64) -> Result<u64, MemFault> {
+            fn cas(&mut self, addr: u64, size: u8, expected: u128, new: u128) -> Result<u128, MemFault> {
                 self.cas_at(addr, size, expected, new)
             }
         }

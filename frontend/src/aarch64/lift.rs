@@ -1131,6 +1131,130 @@ pub fn load_exclusive(l: &mut Lifter, f: &Fields) -> LiftResult {
 /// compare-and-swap against the value LDXR saw performs the store (status 0 when it
 /// succeeds, 1 otherwise); the monitor is then cleared. This is QEMU's scheme: it cannot
 /// see an ABA store between the pair, which real exclusives would.
+impl Lifter<'_, '_> {
+    /// The memory image of a register pair: Rt in the low half (its address), Rt2 in
+    /// the high half; 32-bit registers give an i64, 64-bit ones an i128.
+    fn pair_image(&mut self, t: u32, t2: u32, sf: bool) -> Value {
+        let (half, wide) = if sf { (Type::I64, Type::I128) } else { (Type::I32, Type::I64) };
+        let lo = self.x(t, sf);
+        let hi = self.x(t2, sf);
+        let lo = self.b.zext(lo, wide);
+        let hi = self.b.zext(hi, wide);
+        let bits = self.b.iconst(wide, half.bits() as u128);
+        let hi = self.b.op(Opcode::Shl, &[hi, bits]);
+        self.b.or(lo, hi)
+    }
+    /// Split a pair image into Rt (low) and Rt2 (high).
+    fn set_pair(&mut self, t: u32, t2: u32, v: Value, sf: bool) {
+        let half = if sf { Type::I64 } else { Type::I32 };
+        let wide = self.b.region.ty(v);
+        let lo = self.b.trunc(v, half);
+        let bits = self.b.iconst(wide, half.bits() as u128);
+        let hi = self.b.op(Opcode::Lshr, &[v, bits]);
+        let hi = self.b.trunc(hi, half);
+        self.set_x(t, lo);
+        self.set_x(t2, hi);
+    }
+}
+
+/// LDXP/LDAXP (bit 30: 64-bit registers, a 16-byte access; else 32-bit, 8 bytes):
+/// arm the exclusive monitor with the whole pair image.
+pub fn load_exclusive_pair(l: &mut Lifter, f: &Fields) -> LiftResult {
+    let sf = f.bit('f');
+    let (t, t2) = (f.get('t'), f.get('u'));
+    let size: u8 = if sf { 16 } else { 8 };
+    let addr = l.x_sp(f.get('n'), true);
+    let wide = if sf { Type::I128 } else { Type::I64 };
+    let v = l.b.load(wide, MemAttr::new(size, LE).aligned(), addr);
+    if f.word >> 15 & 1 != 0 {
+        l.b.fence(FenceKind::Acquire);
+    }
+    let r = l.regs;
+    let t1 = l.b.bool(true);
+    l.b.set_slot(r.excl_valid, t1);
+    l.b.set_slot(r.excl_addr, addr);
+    let (lo, hi) = if sf {
+        let lo = l.b.trunc(v, Type::I64);
+        let k = l.b.iconst(Type::I128, 64);
+        let hi = l.b.op(Opcode::Lshr, &[v, k]);
+        (lo, l.b.trunc(hi, Type::I64))
+    } else {
+        (v, l.k(true, 0))
+    };
+    l.b.set_slot(r.excl_val, lo);
+    l.b.set_slot(r.excl_val_hi, hi);
+    l.set_pair(t, t2, v, sf);
+    Ok(())
+}
+
+/// STXP/STLXP: store the pair if the monitor still holds the image LDXP saw (a
+/// compare-and-swap of the whole pair); Ws = 0 on success, 1 on failure.
+pub fn store_exclusive_pair(l: &mut Lifter, f: &Fields) -> LiftResult {
+    let sf = f.bit('f');
+    let (s, t, t2, n) = (f.get('s'), f.get('t'), f.get('u'), f.get('n'));
+    let size: u8 = if sf { 16 } else { 8 };
+    let wide = if sf { Type::I128 } else { Type::I64 };
+    let addr = l.x_sp(n, true);
+    let v = l.pair_image(t, t2, sf);
+    if f.word >> 15 & 1 != 0 {
+        l.b.fence(FenceKind::Release);
+    }
+    let r = l.regs;
+    let valid = l.b.get_slot(r.excl_valid);
+    let armed = l.b.get_slot(r.excl_addr);
+    let same = l.b.icmp(IntCC::Eq, armed, addr);
+    let ok = l.b.and(valid, same);
+    let (try_store, fail, done) = (l.b.create_block(), l.b.create_block(), l.b.create_block());
+    let status = l.b.append_param(done, Type::I32);
+    l.b.brif(ok, try_store, &[], fail, &[]);
+    l.b.switch_to(try_store);
+    let lo = l.b.get_slot(r.excl_val);
+    let expected = if sf {
+        let hi = l.b.get_slot(r.excl_val_hi);
+        let lo = l.b.zext(lo, Type::I128);
+        let hi = l.b.zext(hi, Type::I128);
+        let k = l.b.iconst(Type::I128, 64);
+        let hi = l.b.op(Opcode::Shl, &[hi, k]);
+        l.b.or(lo, hi)
+    } else {
+        lo
+    };
+    let old = l.b.cas(MemAttr::new(size, LE).aligned(), addr, expected, v);
+    let lost = l.b.icmp(IntCC::Ne, old, expected);
+    let st = l.b.zext(lost, Type::I32);
+    l.b.jump(done, &[st]);
+    l.b.switch_to(fail);
+    let one = l.b.i32(1);
+    l.b.jump(done, &[one]);
+    l.b.switch_to(done);
+    let f0 = l.b.bool(false);
+    l.b.set_slot(r.excl_valid, f0);
+    l.set_x(s, status);
+    let _ = wide;
+    Ok(())
+}
+
+/// CASP/CASPA/CASPL/CASPAL (bit 30: X pairs, 16 bytes; else W pairs, 8 bytes): compare
+/// the pair at [Xn] with Rs:Rs+1, store Rt:Rt+1 if equal; Rs:Rs+1 get the old pair.
+pub fn casp(l: &mut Lifter, f: &Fields) -> LiftResult {
+    let sf = f.bit('f');
+    let (s, t) = (f.get('s'), f.get('t'));
+    check(s % 2 == 0 && t % 2 == 0)?;
+    let size: u8 = if sf { 16 } else { 8 };
+    let addr = l.x_sp(f.get('n'), true);
+    let expected = l.pair_image(s, s + 1, sf);
+    let new = l.pair_image(t, t + 1, sf);
+    if f.word >> 15 & 1 != 0 {
+        l.b.fence(FenceKind::Release);
+    }
+    let old = l.b.cas(MemAttr::new(size, LE).aligned(), addr, expected, new);
+    if f.word >> 22 & 1 != 0 {
+        l.b.fence(FenceKind::Acquire);
+    }
+    l.set_pair(s, s + 1, old, sf);
+    Ok(())
+}
+
 pub fn store_exclusive(l: &mut Lifter, f: &Fields) -> LiftResult {
     // Rs overlapping Rt or the base is CONSTRAINED UNPREDICTABLE; both are read before
     // the status is written, and objdump accepts these words too.

@@ -65,13 +65,15 @@ pub struct Regs {
     pub excl_valid: SlotId,
     pub excl_addr: SlotId,
     pub excl_val: SlotId,
+    /// The upper 64 bits a 16-byte exclusive pair load saw (LDXP of X registers).
+    pub excl_val_hi: SlotId,
     /// v0..v31.
     pub vreg: [SlotId; 32],
 }
 
 /// The `aarch64` state layout: x0..x30, sp, pc (i64), the NZCV flags (i1), tpidr_el0
 /// (i64), v0..v31 (v128), fpcr and fpsr (i32), and the local exclusive monitor used by
-/// LDXR/STXR (`excl_valid` i1, `excl_addr` and `excl_val` i64).
+/// LDXR/STXR and LDXP/STXP (`excl_valid` i1, `excl_addr`, `excl_val` and `excl_val_hi` i64).
 pub fn layout() -> StateLayout {
     let mut b = LayoutBuilder::new("aarch64");
     for i in 0..31 {
@@ -87,6 +89,7 @@ pub fn layout() -> StateLayout {
     }
     b = b.slot("fpcr", Type::I32).slot("fpsr", Type::I32);
     b = b.slot("excl_valid", Type::I1).slot("excl_addr", Type::I64).slot("excl_val", Type::I64);
+    b = b.slot("excl_val_hi", Type::I64);
     b.build("pc").expect("aarch64 layout")
 }
 
@@ -146,6 +149,7 @@ impl Aarch64 {
             excl_valid: s("excl_valid"),
             excl_addr: s("excl_addr"),
             excl_val: s("excl_val"),
+            excl_val_hi: s("excl_val_hi"),
             vreg: std::array::from_fn(|i| s(&format!("v{i}"))),
         };
         Aarch64 { layout, regs }

@@ -229,6 +229,14 @@ pub static A64: &[Pattern] = table! {
     "stlxrb" "00001000000sssss1xxxxxnnnnnttttt" store_exclusive;
     "stlxrh" "01001000000sssss1xxxxxnnnnnttttt" store_exclusive;
     "stlxr"  "1x001000000sssss1xxxxxnnnnnttttt" store_exclusive;
+    "ldxp"   "1f001000011xxxxx0uuuuunnnnnttttt" load_exclusive_pair;
+    "ldaxp"  "1f001000011xxxxx1uuuuunnnnnttttt" load_exclusive_pair;
+    "stxp"   "1f001000001sssss0uuuuunnnnnttttt" store_exclusive_pair;
+    "stlxp"  "1f001000001sssss1uuuuunnnnnttttt" store_exclusive_pair;
+    "casp"   "0f001000001sssss011111nnnnnttttt" casp;
+    "caspl"  "0f001000001sssss111111nnnnnttttt" casp;
+    "caspa"  "0f001000011sssss011111nnnnnttttt" casp;
+    "caspal" "0f001000011sssss111111nnnnnttttt" casp;
     // LSE atomics, any size (bits 31:30) and ordering (A bit 23, R bit 22).
     "ldadd"  "xx111000xx1sssss000000nnnnnttttt" atomic_rmw;
     "ldclr"  "xx111000xx1sssss000100nnnnnttttt" atomic_rmw;
