@@ -3,7 +3,8 @@
 //! exit status (code or signal), stdout and stderr.
 //!
 //! * `guest_corpus_matches_qemu`: every program of `tests/guest/*.c` (see
-//!   [`CORPUS`]), in its four builds (`-O0`/`-O2` x static/dynamic).
+//!   [`CORPUS`]), in its four builds (`-O0`/`-O2` x static/dynamic) and as a
+//!   static-pie (`-O2`).
 //! * `busybox_matches_qemu`: Debian's busybox-static (arm64) running shell
 //!   scripts over a prepared directory (see [`BUSYBOX`]).
 //! * `bad_inputs_give_one_error_line`: files mimic must refuse cleanly.
@@ -108,7 +109,7 @@ const CORPUS: &[Case] = &[
     with_args("exitcode", "main-exit", &["main-exit"]),
 ];
 
-const VARIANTS: &[&str] = &["O0-static", "O0-dynamic", "O2-static", "O2-dynamic"];
+const VARIANTS: &[&str] = &["O0-static", "O0-dynamic", "O2-static", "O2-dynamic", "O2-static-pie"];
 
 /// Busybox shell scripts, run as `busybox sh -c SCRIPT` in a directory
 /// prepared by [`prepare_busybox_dir`].

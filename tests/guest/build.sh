@@ -1,7 +1,7 @@
 #!/bin/sh
 # Cross-build the guest test corpus: every tests/guest/*.c, at -O0 and -O2,
 # static and dynamic, into OUTDIR as NAME-O0-static, NAME-O0-dynamic,
-# NAME-O2-static, NAME-O2-dynamic.
+# NAME-O2-static, NAME-O2-dynamic; and NAME-O2-static-pie (static-pie loading).
 #
 #   tests/guest/build.sh [TRIPLE [OUTDIR]]     (or TRIPLE=..., OUTDIR=..., CC=...)
 #
@@ -44,12 +44,13 @@ for src in "$here"/*.c; do
     extra=$(sed -n 's|^/\* cflags: \(.*\) \*/$|\1|p' "$src" | tr '\n' ' ')
     extra="$extra $(sed -n "s|^/\* cflags-$arch: \(.*\) \*/\$|\1|p" "$src" | tr '\n' ' ')"
     for opt in O0 O2; do
-        for link in static dynamic; do
+        for link in static dynamic static-pie; do
+            [ $link = static-pie ] && [ $opt = O0 ] && continue
             total=$((total + 1))
             out="$outdir/$name-$opt-$link"
             # shellcheck disable=SC2086
             newer_than "$out" "$src" $deps || continue
-            lflag=; [ $link = static ] && lflag=-static
+            lflag=; [ $link = static ] && lflag=-static; [ $link = static-pie ] && lflag=-static-pie
             # shellcheck disable=SC2086
             if "$cc" -std=gnu11 -$opt -g -Wall -Wextra -Wno-unused-parameter \
                 -I"$here" $extra $lflag -pthread -o "$out.tmp" "$src" -lm; then

@@ -2,8 +2,8 @@
 //! segments, its dynamic linker (PT_INTERP, found under the sysroot), the stack with
 //! argv, envp and the auxiliary vector, and the program break.
 //!
-//! Placement follows Linux: ET_EXEC at its own addresses, a PIE at two thirds of the
-//! address space, the dynamic linker and static-pie where mmap would put them, the
+//! Placement follows Linux: ET_EXEC at its own addresses, a PIE or static-pie at two
+//! thirds of the address space, the dynamic linker where mmap would put it, the
 //! stack at the top with the mmap area below it (leaving a gap for stack growth).
 //! The auxiliary vector is the kernel's, minus the vDSO (programs fall back to real
 //! system calls).
@@ -209,13 +209,14 @@ pub fn load(mem: &UserMemory, exe: &ElfImage, bytes: &[u8], spec: &LoadSpec) -> 
         .map_err(|err| LoadError::NoRoom { what: "stack", err })?;
     mem.set_mmap_top(stack_lo - STACK_GAP);
 
+    // A PIE (static-pie too) goes at two thirds of the address space, with room for
+    // the program break after it (Linux puts a static-pie's break there as well).
     let bias = match exe.kind {
         elf::Kind::Exec => 0,
-        elf::Kind::Dyn { has_interp: true } => {
+        elf::Kind::Dyn { .. } => {
             let base = (size / 3 * 2) & !(exe.max_align.max(PAGE) - 1);
             choose_bias(mem, exe, Some(base), "program")?
         }
-        elf::Kind::Dyn { has_interp: false } => choose_bias(mem, exe, None, "program")?,
     };
     map_image(mem, exe, bytes, bias, "program")?;
     let image = (page_down(bias.wrapping_add(exe.min_vaddr)), page_up(bias.wrapping_add(exe.max_vaddr)));
