@@ -1193,44 +1193,24 @@ pub fn store_exclusive_pair(l: &mut Lifter, f: &Fields) -> LiftResult {
     let sf = f.bit('f');
     let (s, t, t2, n) = (f.get('s'), f.get('t'), f.get('u'), f.get('n'));
     let size: u8 = if sf { 16 } else { 8 };
-    let wide = if sf { Type::I128 } else { Type::I64 };
     let addr = l.x_sp(n, true);
     let v = l.pair_image(t, t2, sf);
     if f.word >> 15 & 1 != 0 {
         l.b.fence(FenceKind::Release);
     }
-    let r = l.regs;
-    let valid = l.b.get_slot(r.excl_valid);
-    let armed = l.b.get_slot(r.excl_addr);
-    let same = l.b.icmp(IntCC::Eq, armed, addr);
-    let ok = l.b.and(valid, same);
-    let (try_store, fail, done) = (l.b.create_block(), l.b.create_block(), l.b.create_block());
-    let status = l.b.append_param(done, Type::I32);
-    l.b.brif(ok, try_store, &[], fail, &[]);
-    l.b.switch_to(try_store);
-    let lo = l.b.get_slot(r.excl_val);
-    let expected = if sf {
+    l.store_if_monitored(s, addr, MemAttr::new(size, LE).aligned(), v, |l| {
+        let r = l.regs;
+        let lo = l.b.get_slot(r.excl_val);
+        if !sf {
+            return lo;
+        }
         let hi = l.b.get_slot(r.excl_val_hi);
         let lo = l.b.zext(lo, Type::I128);
         let hi = l.b.zext(hi, Type::I128);
         let k = l.b.iconst(Type::I128, 64);
         let hi = l.b.op(Opcode::Shl, &[hi, k]);
         l.b.or(lo, hi)
-    } else {
-        lo
-    };
-    let old = l.b.cas(MemAttr::new(size, LE).aligned(), addr, expected, v);
-    let lost = l.b.icmp(IntCC::Ne, old, expected);
-    let st = l.b.zext(lost, Type::I32);
-    l.b.jump(done, &[st]);
-    l.b.switch_to(fail);
-    let one = l.b.i32(1);
-    l.b.jump(done, &[one]);
-    l.b.switch_to(done);
-    let f0 = l.b.bool(false);
-    l.b.set_slot(r.excl_valid, f0);
-    l.set_x(s, status);
-    let _ = wide;
+    });
     Ok(())
 }
 
@@ -1268,29 +1248,51 @@ pub fn store_exclusive(l: &mut Lifter, f: &Fields) -> LiftResult {
     if f.word >> 15 & 1 != 0 {
         l.b.fence(FenceKind::Release);
     }
-    let r = l.regs;
-    let valid = l.b.get_slot(r.excl_valid);
-    let armed = l.b.get_slot(r.excl_addr);
-    let same = l.b.icmp(IntCC::Eq, armed, addr);
-    let ok = l.b.and(valid, same);
-    let (try_store, fail, done) = (l.b.create_block(), l.b.create_block(), l.b.create_block());
-    let status = l.b.append_param(done, Type::I32);
-    l.b.brif(ok, try_store, &[], fail, &[]);
-    l.b.switch_to(try_store);
-    let expected = l.b.get_slot(r.excl_val);
-    let expected = if vt == Type::I64 { expected } else { l.b.trunc(expected, vt) };
-    let old = l.b.cas(mem, addr, expected, v);
-    let lost = l.b.icmp(IntCC::Ne, old, expected);
-    let st = l.b.zext(lost, Type::I32);
-    l.b.jump(done, &[st]);
-    l.b.switch_to(fail);
-    let one = l.b.i32(1);
-    l.b.jump(done, &[one]);
-    l.b.switch_to(done);
-    let f0 = l.b.bool(false);
-    l.b.set_slot(r.excl_valid, f0);
-    l.set_x(s, status);
+    l.store_if_monitored(s, addr, mem, v, |l| {
+        let expected = l.b.get_slot(l.regs.excl_val);
+        if vt == Type::I64 {
+            expected
+        } else {
+            l.b.trunc(expected, vt)
+        }
+    });
     Ok(())
+}
+
+impl Lifter<'_, '_> {
+    /// The store half of STXR/STXP: if the monitor is armed for `addr`, store `v` with
+    /// a compare-and-swap against the value the exclusive load saw (`expected`, read
+    /// only on that path); Ws = 0 on success, 1 on failure; the monitor is cleared.
+    fn store_if_monitored(
+        &mut self,
+        s: u32,
+        addr: Value,
+        mem: MemAttr,
+        v: Value,
+        expected: impl FnOnce(&mut Self) -> Value,
+    ) {
+        let r = self.regs;
+        let valid = self.b.get_slot(r.excl_valid);
+        let armed = self.b.get_slot(r.excl_addr);
+        let same = self.b.icmp(IntCC::Eq, armed, addr);
+        let ok = self.b.and(valid, same);
+        let (try_store, fail, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        let status = self.b.append_param(done, Type::I32);
+        self.b.brif(ok, try_store, &[], fail, &[]);
+        self.b.switch_to(try_store);
+        let expected = expected(self);
+        let old = self.b.cas(mem, addr, expected, v);
+        let lost = self.b.icmp(IntCC::Ne, old, expected);
+        let st = self.b.zext(lost, Type::I32);
+        self.b.jump(done, &[st]);
+        self.b.switch_to(fail);
+        let one = self.b.i32(1);
+        self.b.jump(done, &[one]);
+        self.b.switch_to(done);
+        let f0 = self.b.bool(false);
+        self.b.set_slot(r.excl_valid, f0);
+        self.set_x(s, status);
+    }
 }
 
 /// CLREX: clear the exclusive monitor.

@@ -278,7 +278,6 @@ impl LinuxArch for Aarch64Linux {
     fn restore_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Result<u64, MemFault> {
         let frame = self.sp(st);
         let uc = frame + SIGINFO_SIZE;
-        let mc = uc + UC_MCONTEXT;
         let mut buf = vec![0u8; UCONTEXT_SIZE as usize];
         mem.read_bytes(uc, &mut buf)?;
         let u64_at = |off: u64| u64::from_le_bytes(buf[off as usize..off as usize + 8].try_into().unwrap());
@@ -301,7 +300,6 @@ impl LinuxArch for Aarch64Linux {
                 st.set(&self.layout, self.regs.vreg[i], v);
             }
         }
-        let _ = mc;
         Ok(mask)
     }
 }

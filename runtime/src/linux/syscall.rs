@@ -259,7 +259,7 @@ impl<A: LinuxArch> Thread<A> {
                 // A host signal interrupted a blocking call. If the guest gets a handler
                 // now, SA_RESTART decides; otherwise the call resumes transparently.
                 match self.deliverable() {
-                    Some(sig) if self.proc.action(sig).flags & signal::SA_RESTART == 0 && !restart_always(name) => {
+                    Some(sig) if self.proc.action(sig).flags & signal::SA_RESTART == 0 => {
                         self.proc.arch.set_syscall_result(&mut self.state, -e)
                     }
                     Some(_) => self.proc.arch.restart_syscall(&mut self.state),
@@ -1091,12 +1091,6 @@ impl<A: LinuxArch> Thread<A> {
         }
         Ok(Out::Val(0))
     }
-}
-
-/// Calls Linux restarts after a handler regardless of SA_RESTART? None of ours; kept
-/// for clarity of the EINTR rule.
-fn restart_always(_name: Option<&str>) -> bool {
-    false
 }
 
 /// Calls that report EINTR even when no guest handler ran (they wait for signals).
