@@ -36,6 +36,9 @@ pub struct StateLayout {
     pub size: u32,
     /// The slot holding the guest program counter.
     pub pc: SlotId,
+    /// `icount` (i64), present in every layout: guest instructions executed, kept by
+    /// [`count_insns`](crate::passes::count_insns) when the engine counts them.
+    pub icount: SlotId,
     by_name: HashMap<String, SlotId>,
 }
 
@@ -56,10 +59,12 @@ impl StateLayout {
         let s = self.slot(id);
         s.offset as usize + (index % s.count as u64) as usize * s.ty.bytes() as usize
     }
-    /// Text declaration of the layout, accepted by the parser.
+    /// Text declaration of the layout, accepted by the parser (which adds `icount` back).
     pub fn to_text(&self) -> String {
         let mut s = format!("state {} pc={} {{\n", self.name, self.slot(self.pc).name);
-        for slot in &self.slots {
+        // The implicit `icount` slot (added last by the builder) is not written out.
+        let implicit = (self.icount.0 as usize + 1 == self.slots.len()) as usize;
+        for slot in &self.slots[..self.slots.len() - implicit] {
             if slot.is_array() {
                 s += &format!("  {}: {}[{}]\n", slot.name, slot.ty, slot.count);
             } else {
@@ -84,7 +89,11 @@ pub enum LayoutError {
     DuplicateSlot(String),
     MissingPc(String),
     BadPcType(String),
+    BadIcountType,
 }
+
+/// Name of the instruction-counter slot every layout has.
+pub const ICOUNT: &str = "icount";
 
 impl std::fmt::Display for LayoutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +101,7 @@ impl std::fmt::Display for LayoutError {
             LayoutError::DuplicateSlot(n) => write!(f, "state slot `{n}` is declared twice"),
             LayoutError::MissingPc(n) => write!(f, "the pc slot `{n}` is not declared"),
             LayoutError::BadPcType(n) => write!(f, "the pc slot `{n}` must be a scalar i64"),
+            LayoutError::BadIcountType => write!(f, "the `{ICOUNT}` slot must be a scalar i64"),
         }
     }
 }
@@ -111,8 +121,12 @@ impl LayoutBuilder {
     pub fn slot(self, name: &str, ty: Type) -> LayoutBuilder {
         self.array(name, ty, 1)
     }
-    /// Finish, naming the pc slot.
-    pub fn build(self, pc: &str) -> Result<StateLayout, LayoutError> {
+    /// Finish, naming the pc slot. Adds the `icount` slot (i64) every layout has,
+    /// unless it is declared already.
+    pub fn build(mut self, pc: &str) -> Result<StateLayout, LayoutError> {
+        if !self.slots.iter().any(|s| s.name == ICOUNT) {
+            self = self.slot(ICOUNT, Type::I64);
+        }
         let mut by_name = HashMap::new();
         for (i, s) in self.slots.iter().enumerate() {
             if by_name.insert(s.name.clone(), SlotId(i as u32)).is_some() {
@@ -124,11 +138,16 @@ impl LayoutBuilder {
         if p.ty != Type::I64 || p.is_array() {
             return Err(LayoutError::BadPcType(pc.to_string()));
         }
+        let icount = by_name[ICOUNT];
+        if self.slots[icount.0 as usize].ty != Type::I64 || self.slots[icount.0 as usize].is_array() {
+            return Err(LayoutError::BadIcountType);
+        }
         Ok(StateLayout {
             name: self.name,
             slots: self.slots,
             size: self.offset.div_ceil(16).max(1) * 16,
             pc: pc_id,
+            icount,
             by_name,
         })
     }

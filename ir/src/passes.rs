@@ -11,6 +11,9 @@
 //! - [`dce`]: removes instructions whose results are unused and that have no effect.
 //!
 //! [`optimize`] runs them in order and, in debug builds, the verifier last.
+//!
+//! [`count_insns`] is instrumentation, not an optimisation: it makes a region keep the
+//! layout's `icount` slot up to date (for `mimic bench run` and `--stats`).
 
 use crate::helpers::{self, HelperEffects};
 use crate::layout::SlotId;
@@ -302,6 +305,35 @@ pub fn dce(r: &mut Region) {
         if !changed {
             break;
         }
+    }
+}
+
+/// Instrument a region to count the guest instructions it executes in the layout's
+/// `icount` slot. Each block that starts guest instructions (`insn` markers) adds
+/// their number after its first marker; a block runs to its terminator unless an instruction faults,
+/// so the count is exact for every completed instruction and counts a faulting
+/// instruction's later block-mates too. Run it before the other passes (they keep the
+/// slot write: it is live at every exit).
+pub fn count_insns(r: &mut Region) {
+    let slot = r.layout.icount;
+    for bi in 0..r.blocks.len() {
+        let n = r.blocks[bi].insts.iter().filter(|&&i| r.inst(i).op == Opcode::Insn).count();
+        if n == 0 {
+            continue;
+        }
+        let mut push = |r: &mut Region, op: Opcode, args: &[Value], imm: Imm, ty: Option<Type>| {
+            let id = InstId(r.insts.len() as u32);
+            let result = ty.map(|t| r.new_value(t, ValueDef::Inst(id)));
+            r.insts.push(Inst { op, args: SmallVec::from_slice(args), imm, result });
+            (id, result)
+        };
+        let (a, old) = push(r, Opcode::GetSlot, &[], Imm::Slot(slot), Some(Type::I64));
+        let (b, k) = push(r, Opcode::Iconst, &[], Imm::Int(n as u128), Some(Type::I64));
+        let (c, new) = push(r, Opcode::Add, &[old.unwrap(), k.unwrap()], Imm::None, Some(Type::I64));
+        let (d, _) = push(r, Opcode::SetSlot, &[new.unwrap()], Imm::Slot(slot), None);
+        // After the block's first marker: a loop header must start with its `insn`.
+        let at = r.blocks[bi].insts.iter().position(|&i| r.inst(i).op == Opcode::Insn).unwrap() + 1;
+        r.blocks[bi].insts.splice(at..at, [a, b, c, d]);
     }
 }
 

@@ -661,3 +661,60 @@ proptest! {
         }
     }
 }
+
+/// A loop of two guest instructions (x0 down to 0) then one more instruction.
+const COUNTED_LOOP: &str = "region @0x100 state=p insns=3 {
+block0:
+  insn 0x100
+  v0:i64 = get_slot x0
+  v1:i64 = iconst 0x1
+  v2:i64 = sub v0, v1
+  set_slot x0, v2
+  insn 0x104
+  v3:i64 = iconst 0x0
+  v4:i1 = icmp ne v2, v3
+  brif v4, block0, block1
+block1:
+  insn 0x108
+  v5:i64 = get_slot x1
+  v6:i64 = add v5, v1
+  set_slot x1, v6
+  exit_jump 0x10c
+}
+";
+
+#[test]
+fn count_insns_counts_every_executed_guest_instruction() {
+    let r = parse(COUNTED_LOOP);
+    let mut c = r.clone();
+    passes::count_insns(&mut c);
+    verify(&c).unwrap_or_else(|e| panic!("{e}\n{}", print(&c)));
+    let icount = r.layout.icount;
+    for n in [1u64, 2, 7, 100] {
+        // Two instructions per iteration, one after the loop.
+        let (e1, s1, _) = exec(&r, [n, 0, 0, 0], memory());
+        let (e2, s2, _) = exec(&c, [n, 0, 0, 0], memory());
+        assert_eq!(e1, e2);
+        assert_eq!(s1.get(&r.layout, icount), 0, "uninstrumented code leaves icount alone");
+        assert_eq!(s2.get(&c.layout, icount) as u64, 2 * n + 1, "n = {n}");
+        // The rest of the state is unchanged by the instrumentation.
+        for name in ["pc", "x0", "x1", "x2", "x3"] {
+            assert_eq!(slot(&s1, &r.layout, name), slot(&s2, &c.layout, name), "{name}");
+        }
+        // The optimiser keeps the count.
+        let mut o = c.clone();
+        passes::optimize(&mut o);
+        let (_, s3, _) = exec(&o, [n, 0, 0, 0], memory());
+        assert_eq!(s3.get(&o.layout, icount) as u64, 2 * n + 1);
+    }
+}
+
+#[test]
+fn every_layout_has_an_icount_slot_once() {
+    let l = layout();
+    assert_eq!(l.slot(l.icount).name, "icount");
+    assert_eq!(l.slot(l.icount).ty, Type::I64);
+    // Its text form parses back to the same layout (the slot is not added twice).
+    let again = parse_module(&l.to_text(), &[]).expect("layout text").0.remove(0);
+    assert_eq!(*again, *l);
+}

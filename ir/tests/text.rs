@@ -593,7 +593,8 @@ block3:
 }
 ";
     let (layouts, regions) = parse_module(input, &[]).expect("parses");
-    assert_eq!(layouts[0].slots.len(), 3);
+    // Three declared slots and the implicit `icount`.
+    assert_eq!(layouts[0].slots.len(), 4);
     assert_eq!(regions.len(), 1);
     verify(&regions[0]).expect("verifies");
     assert_eq!(print(&regions[0]), expected);
