@@ -7,6 +7,7 @@ use mimic_runtime::irprog::IrProgram;
 use mimic_runtime::{Engine, EngineConfig, FlatGuestMem, Stop, Tier};
 use std::process::ExitCode;
 
+mod bench;
 mod boot;
 
 #[derive(Parser)]
@@ -32,6 +33,9 @@ enum Cmd {
     Ir(IrCmd),
     /// Boot an OS on a virtual board (system emulation), e.g. `--machine x86-kvm`.
     Boot(boot::BootArgs),
+    /// Benchmark translation (per stage, per tier) and execution of a program.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 #[derive(Subcommand)]
@@ -202,6 +206,7 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Run(a) => run::run(a),
         Cmd::Boot(a) => return boot::main(a),
+        Cmd::Bench(c) => bench::main(c),
         Cmd::Ir(IrCmd::Run(a)) => ir_run(a),
         Cmd::Ir(IrCmd::Check { file }) => load(&file).map(|p| {
             println!("{file}: ok ({} regions)", p.regions().count());

@@ -52,6 +52,9 @@ pub struct UserRunArgs {
     /// Print engine statistics at exit (text, or json with --stats=json) to stderr.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", require_equals = true)]
     stats: Option<super::StatsFormat>,
+    /// Write the --stats output to FILE instead of stderr.
+    #[arg(long, value_name = "FILE", requires = "stats")]
+    stats_file: Option<PathBuf>,
     /// argv[0] for the guest (default: PROGRAM as given).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
@@ -93,7 +96,10 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
         out_asm: a.trace.contains(&TraceItem::OutAsm),
     };
     // Exit counters cost a memory increment per chained exit: only with --stats.
-    let config = EngineConfig { tier, opt, trace, count_exits: a.stats.is_some(), ..EngineConfig::default() };
+    // So do instruction counters (an add per IR block).
+    let counting = a.stats.is_some();
+    let config =
+        EngineConfig { tier, opt, trace, count_exits: counting, count_insns: counting, ..EngineConfig::default() };
     // What a re-executed mimic (guest execve) needs to run the same way.
     let mut exec_args = Vec::new();
     if let Some(root) = &a.sysroot {
@@ -109,7 +115,7 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
         super::StatsFormat::Text => StatsFormat::Text,
         super::StatsFormat::Json => StatsFormat::Json,
     });
-    let opts = Options { sysroot: a.sysroot.clone(), strace: a.strace, exec_args, stats };
+    let opts = Options { sysroot: a.sysroot.clone(), strace: a.strace, exec_args, stats, stats_file: a.stats_file };
     let thread = match img.arch {
         Arch::Aarch64 => Process::start(Aarch64Linux::new(), &program, &bytes, &img, args, env, opts, config)
             .map_err(|e| e.to_string())?,

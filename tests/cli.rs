@@ -55,7 +55,7 @@ fn stats_json_parses_and_shows_chaining() {
     let (code, _, err) = mimic(&["ir", "run", "examples/collatz.mir", "--set", "limit=2000", "--stats=json"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&err).expect("stats JSON");
-    assert_eq!(v["schema"], "mimic-stats/1");
+    assert_eq!(v["schema"], "mimic-stats/2");
     assert_eq!(v["regions_translated"], 4);
     assert!(v["regions_compiled"].as_u64().unwrap() >= 3);
     assert!(v["chain_hits"].as_u64().unwrap() > 1000, "{v}");

@@ -57,6 +57,9 @@ pub struct EngineConfig {
     /// Count chained exits and indirect-lookup hits in compiled code (statistics; a
     /// memory increment on every chained exit when on).
     pub count_exits: bool,
+    /// Count the guest instructions executed (`Stats::guest_insns_executed`): every
+    /// region is instrumented with [`passes::count_insns`] (an add per IR block).
+    pub count_insns: bool,
 }
 
 /// Translation tracing (`--trace in_asm,ir,out_asm`, like qemu's `-d`).
@@ -79,6 +82,7 @@ impl Default for EngineConfig {
             code_capacity: 256 << 20,
             trace: Trace::default(),
             count_exits: true,
+            count_insns: false,
         }
     }
 }
@@ -260,7 +264,7 @@ impl<F: Frontend> CodeCache<F> {
             return Ok(e.clone());
         }
         let mut fetch = |a: u64, buf: &mut [u8]| mem.fetch(a, buf);
-        let lifted = g.frontend.translate(pc, &mut fetch)?;
+        let mut lifted = g.frontend.translate(pc, &mut fetch)?;
         if cfg!(debug_assertions) {
             if let Err(e) = mimic_ir::verify(&lifted.region) {
                 panic!(
@@ -286,6 +290,9 @@ impl<F: Frontend> CodeCache<F> {
         s.ir_ops_lifted += lifted.region.op_count() as u64;
         s.decode_time += lifted.decode_time;
         s.lift_time += lifted.lift_time;
+        if self.config.count_insns {
+            passes::count_insns(&mut lifted.region);
+        }
         let e = Arc::new(Entry {
             key: (pc, mode),
             region: lifted.region,
@@ -462,6 +469,9 @@ pub struct Engine<F: Frontend> {
 impl<F: Frontend> Drop for Engine<F> {
     fn drop(&mut self) {
         self.cache.kicks.lock().unwrap_or_else(|e| e.into_inner()).retain(|k| k.engine != self.id);
+        // An ended thread's dispatch counters still count for the process.
+        let mine = self.dispatch_stats();
+        self.cache.lock().stats.add_dispatch(&mine);
     }
 }
 
@@ -513,19 +523,18 @@ impl<F: Frontend> Engine<F> {
     pub fn layout(&self) -> &Arc<StateLayout> {
         &self.layout
     }
-    /// This thread's dispatch counters merged with the shared translation counters.
+    /// This thread's dispatch counters (plus those of the process's threads that have
+    /// ended) merged with the shared translation counters.
     pub fn stats(&self) -> Stats {
         // Translation counters live in the shared cache; dispatch counters are this
         // thread's, and the chain/lookup hits are counted by its compiled code.
-        Stats {
-            interp_executions: self.stats.interp_executions,
-            jit_entries: self.stats.jit_entries,
-            lookup_misses: self.stats.lookup_misses,
-            cache_hits: self.stats.cache_hits,
-            chain_hits: self.ctx.chain_hits,
-            lookup_hits: self.ctx.lookup_hits,
-            ..self.cache.stats()
-        }
+        let mut s = self.cache.stats();
+        s.add_dispatch(&self.dispatch_stats());
+        s
+    }
+
+    fn dispatch_stats(&self) -> Stats {
+        Stats { chain_hits: self.ctx.chain_hits, lookup_hits: self.ctx.lookup_hits, ..self.stats.clone() }
     }
     /// Ask running code to return at the next chained exit or loop back edge.
     pub fn request_exit(&self) {
@@ -595,6 +604,18 @@ impl<F: Frontend> Engine<F> {
 
     /// Run the guest from the pc in `state` until it needs its embedder.
     pub fn run(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
+        let r = self.dispatch(state, mem);
+        if self.cache.config.count_insns {
+            // Move the count out of the guest state (which a signal frame or a new
+            // thread may copy) into this engine's counters.
+            let icount = self.layout.icount;
+            self.stats.guest_insns_executed += state.get(&self.layout, icount) as u64;
+            state.set(&self.layout, icount, 0);
+        }
+        r
+    }
+
+    fn dispatch(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
         let pc_slot = self.layout.pc;
         loop {
             let pc = state.get(&self.layout, pc_slot) as u64;
@@ -634,6 +655,7 @@ impl<F: Frontend> Engine<F> {
                     unsafe { mimic_backend::cranelift::enter_code(c.entry, state.as_mut_ptr(), base, &mut *self.ctx) };
                 match JitExit::decode(code) {
                     Some(JitExit::Jump { slot }) => {
+                        self.stats.direct_misses += 1;
                         // Only take the cache lock when the target (now in the pc slot)
                         // is known to be compiled; cold targets stay unlinked cheaply.
                         let target = state.get(&self.layout, pc_slot) as u64;
@@ -690,7 +712,7 @@ impl<F: Frontend> Engine<F> {
             } else {
                 self.stats.interp_executions += 1;
                 match interp::run(&e.region, state, mem, &self.control) {
-                    Exit::Jump { .. } => {}
+                    Exit::Jump { .. } => self.stats.direct_misses += 1,
                     Exit::Indirect { .. } => self.stats.lookup_misses += 1,
                     Exit::Syscall { .. } => return Ok(Stop::Syscall),
                     Exit::Trap { kind, pc } => return Ok(Stop::Trap { kind, pc }),

@@ -1,6 +1,7 @@
 //! mimic's runtime: the execution engine that joins frontends, the IR and the
 //! backends, plus guest memory and (later) Linux user mode and machines.
 
+pub mod bench;
 pub mod engine;
 pub mod irprog;
 pub mod linux;

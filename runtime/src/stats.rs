@@ -28,10 +28,34 @@ pub struct Stats {
     pub lookup_hits: u64,
     /// Indirect exits resolved by the dispatcher.
     pub lookup_misses: u64,
+    /// Direct exits that returned to the dispatcher (not chained, or interpreted).
+    pub direct_misses: u64,
+    /// Guest instructions executed (only counted with `EngineConfig::count_insns`).
+    pub guest_insns_executed: u64,
     /// Block-cache lookups by the dispatcher that found a region.
     pub cache_hits: u64,
     pub invalidations: u64,
     pub regions_invalidated: u64,
+}
+
+impl Stats {
+    /// Add another thread's dispatch counters (those an engine keeps per thread).
+    pub fn add_dispatch(&mut self, o: &Stats) {
+        self.interp_executions += o.interp_executions;
+        self.jit_entries += o.jit_entries;
+        self.chain_hits += o.chain_hits;
+        self.lookup_hits += o.lookup_hits;
+        self.lookup_misses += o.lookup_misses;
+        self.direct_misses += o.direct_misses;
+        self.cache_hits += o.cache_hits;
+        self.guest_insns_executed += o.guest_insns_executed;
+    }
+
+    /// Returns to the dispatcher: every region run it started (compiled or
+    /// interpreted) ends with one.
+    pub fn dispatcher_exits(&self) -> u64 {
+        self.jit_entries + self.interp_executions
+    }
 }
 
 fn us(d: Duration) -> f64 {
@@ -84,6 +108,10 @@ impl Stats {
             self.chains_linked, self.chain_hits
         );
         let _ = writeln!(s, "indirect lookups        {:>10} hits {:>10} misses", self.lookup_hits, self.lookup_misses);
+        let _ = writeln!(s, "unchained direct exits  {:>10}", self.direct_misses);
+        if self.guest_insns_executed > 0 {
+            let _ = writeln!(s, "guest insns executed    {:>10}", self.guest_insns_executed);
+        }
         let _ = writeln!(s, "block cache hits        {:>10}", self.cache_hits);
         let _ = writeln!(
             s,
@@ -96,7 +124,7 @@ impl Stats {
     /// JSON with a fixed, versioned set of keys (times in microseconds).
     pub fn to_json(&self) -> String {
         let fields: Vec<(&str, String)> = vec![
-            ("schema", "\"mimic-stats/1\"".into()),
+            ("schema", "\"mimic-stats/2\"".into()),
             ("regions_translated", self.regions_translated.to_string()),
             ("guest_insns_translated", self.guest_insns_translated.to_string()),
             ("ir_ops_lifted", self.ir_ops_lifted.to_string()),
@@ -114,6 +142,8 @@ impl Stats {
             ("chain_hits", self.chain_hits.to_string()),
             ("lookup_hits", self.lookup_hits.to_string()),
             ("lookup_misses", self.lookup_misses.to_string()),
+            ("direct_misses", self.direct_misses.to_string()),
+            ("guest_insns_executed", self.guest_insns_executed.to_string()),
             ("cache_hits", self.cache_hits.to_string()),
             ("invalidations", self.invalidations.to_string()),
             ("regions_invalidated", self.regions_invalidated.to_string()),

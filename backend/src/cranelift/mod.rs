@@ -33,6 +33,7 @@ use mimic_ir::*;
 use std::fmt;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Per-thread context handed to compiled code. Layout is part of the ABI.
 #[repr(C)]
@@ -193,6 +194,21 @@ pub struct CompiledRegion {
     /// (start offset, end offset) of host code of atomic read-modify-writes, whose
     /// faults are writes even when the host instruction that faulted was a load.
     pub atomic_ranges: Vec<(u32, u32)>,
+    /// Where the compile time went.
+    pub times: CompileTimes,
+}
+
+/// Time spent in each stage of compiling one region.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompileTimes {
+    /// Translating the IR into a Cranelift function (CLIF).
+    pub build: std::time::Duration,
+    /// Cranelift's compilation: legalisation, optimisation, register allocation and
+    /// machine-code generation into a buffer.
+    pub codegen: std::time::Duration,
+    /// Code emission: copying into code memory, applying relocations, making it
+    /// executable.
+    pub emit: std::time::Duration,
 }
 
 // SAFETY: `entry` points into immutable, executable code memory that outlives every
@@ -403,10 +419,13 @@ impl Compiler {
     /// Compile the function in `self.ctx` and install it.
     fn finish(&mut self) -> Result<CompiledRegion, CompileError> {
         self.ctx.set_disasm(self.trace_asm);
+        let t0 = Instant::now();
         let compiled = self
             .ctx
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        let codegen = t0.elapsed();
+        let t1 = Instant::now();
         if let Some(text) = compiled.vcode.as_ref().filter(|_| self.trace_asm) {
             eprintln!("OUT: [size={}]\n{text}", compiled.code_buffer().len());
         }
@@ -442,7 +461,8 @@ impl Compiler {
         if let Some(e) = err {
             return Err(CompileError::Unsupported(e));
         }
-        Ok(CompiledRegion { entry, code_size: code.len(), srclocs, atomic_ranges: Vec::new() })
+        let times = CompileTimes { build: Default::default(), codegen, emit: t1.elapsed() };
+        Ok(CompiledRegion { entry, code_size: code.len(), srclocs, atomic_ranges: Vec::new(), times })
     }
 
     /// Compile a verified region. `slots[i]` is the chain slot of the region's i-th
@@ -462,6 +482,7 @@ impl Compiler {
         self.ctx.func.signature = region_sig(CallConv::Tail);
         self.ctx.func.name = UserFuncName::user(0, 1);
         let mut pcs: Vec<u64> = Vec::new();
+        let t0 = Instant::now();
         {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let mut t = Translator::new(b, region, slots, &mut pcs);
@@ -471,7 +492,9 @@ impl Compiler {
             t.b.seal_all_blocks();
             t.b.finalize(self.isa.frontend_config());
         }
+        let build = t0.elapsed();
         let mut c = self.finish()?;
+        c.times.build = build;
         for s in c.srclocs.iter_mut() {
             let loc = s.2 as u32;
             if loc & ATOMIC_LOC != 0 {

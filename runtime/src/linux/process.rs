@@ -26,6 +26,8 @@ pub struct Options {
     pub exec_args: Vec<String>,
     /// Print engine statistics when the process exits.
     pub stats: Option<StatsFormat>,
+    /// Write the statistics to this file instead of stderr.
+    pub stats_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,11 +278,7 @@ impl<A: LinuxArch> Thread<A> {
                 Flow::Continue => {}
                 Flow::ExitThread(c) => break c,
                 Flow::ExitGroup(c) => {
-                    match self.proc.opts.stats {
-                        Some(StatsFormat::Text) => eprint!("{}", self.engine.stats().to_text()),
-                        Some(StatsFormat::Json) => eprint!("{}", self.engine.stats().to_json()),
-                        None => {}
-                    }
+                    self.report_stats();
                     std::process::exit(c)
                 }
             }
@@ -323,8 +321,26 @@ impl<A: LinuxArch> Thread<A> {
         self.enter_handler(info, act, old);
     }
 
+    /// The process's engine statistics, to stderr or the stats file (`--stats`).
+    fn report_stats(&self) {
+        let text = match self.proc.opts.stats {
+            Some(StatsFormat::Text) => self.engine.stats().to_text(),
+            Some(StatsFormat::Json) => self.engine.stats().to_json(),
+            None => return,
+        };
+        match &self.proc.opts.stats_file {
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, text) {
+                    eprintln!("mimic: cannot write statistics to {}: {e}", path.display());
+                }
+            }
+            None => eprint!("{text}"),
+        }
+    }
+
     /// Uncaught fatal signal: a one-line message, then die of the same signal.
     pub fn die(&self, info: SigInfo, pc: Option<u64>) -> ! {
+        self.report_stats();
         let what = match (info.signo, pc) {
             (signal::SIGSEGV | signal::SIGBUS, Some(pc)) => format!(" at pc {pc:#x}, address {:#x}", info.addr),
             (_, Some(pc)) => format!(" at pc {pc:#x}"),
