@@ -321,7 +321,7 @@ pub fn count_insns(r: &mut Region) {
         if n == 0 {
             continue;
         }
-        let mut push = |r: &mut Region, op: Opcode, args: &[Value], imm: Imm, ty: Option<Type>| {
+        let push = |r: &mut Region, op: Opcode, args: &[Value], imm: Imm, ty: Option<Type>| {
             let id = InstId(r.insts.len() as u32);
             let result = ty.map(|t| r.new_value(t, ValueDef::Inst(id)));
             r.insts.push(Inst { op, args: SmallVec::from_slice(args), imm, result });
