@@ -3,7 +3,10 @@
 //! - `lift/toy`: first-tier translation cost (decode + lift) per guest instruction;
 //! - `compile/ops/N`: Cranelift compile cost for regions of N IR ops (speed and none);
 //! - `compile/toy/N`: Cranelift compile cost for toy-ISA regions of N guest insns;
-//! - `engine/collatz`: the bundled example end to end in each tier.
+//! - `engine/collatz`: the bundled example end to end in each tier;
+//! - `bench_translate/collatz-aarch64/{interp,jit}`: `mimic bench translate`'s code
+//!   path (code discovery, every region through every stage of the tier) on the
+//!   bundled AArch64 example, per guest instruction.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mimic_backend::cranelift::{ChainSlotRef, Compiler, JitCtx, LookupEntry, OptLevel};
@@ -167,5 +170,31 @@ fn bench_engine(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_interp, bench_lift, bench_compile, bench_engine);
+fn bench_translate_program(c: &mut Criterion) {
+    use mimic_runtime::bench::{code::CodeImage, frontend_for, translate};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/collatz-aarch64");
+    let code = CodeImage::new(std::fs::read(path).expect("bundled example")).expect("its code");
+    let (mut fe, addr_bits) = frontend_for(code.arch).expect("aarch64 frontend");
+    let mut g = c.benchmark_group("bench_translate/collatz-aarch64");
+    for tier in [translate::BenchTier::Interp, translate::BenchTier::Jit] {
+        let opts = translate::Options {
+            tiers: vec![tier],
+            opt: OptLevel::Speed,
+            optimize_ir: true,
+            max_regions: 0,
+            addr_bits,
+        };
+        let insns: u64 = translate::run(&code, &mut *fe, &opts, &mut |_| {})
+            .unwrap()
+            .samples
+            .iter()
+            .map(|s| s.guest_insns as u64)
+            .sum();
+        g.throughput(Throughput::Elements(insns));
+        g.bench_function(tier.name(), |b| b.iter(|| translate::run(&code, &mut *fe, &opts, &mut |_| {}).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_interp, bench_lift, bench_compile, bench_engine, bench_translate_program);
 criterion_main!(benches);

@@ -303,7 +303,8 @@ impl RunReport {
         let s = &j["summary"];
         let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
         let mut t = String::new();
-        let _ = writeln!(t, "{} {} ({}), {} run(s)", self.program, self.args.join(" "), self.arch, self.runs.len());
+        let cmdline = std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str));
+        let _ = writeln!(t, "{} ({}), {} run(s)", cmdline.collect::<Vec<_>>().join(" "), self.arch, self.runs.len());
         let _ = writeln!(
             t,
             "  wall {:.1} ms (min {:.1}, max {:.1}), user {:.1} ms, sys {:.1} ms (medians)",
@@ -332,7 +333,7 @@ impl RunReport {
         let pct = |v: &Value| v.as_f64().map(|x| format!("{:.2}%", 100.0 * x)).unwrap_or_else(|| "n/a".into());
         let _ = writeln!(
             t,
-            "  dispatcher exits {:.3} per 1000 insns, chain hit rate {}, indirect lookup hit rate {}",
+            "  dispatcher exits {:.4} per 1000 insns, chain hit rate {}, indirect lookup hit rate {}",
             f(&s["dispatcher_exits_per_1k_insns"]),
             pct(&s["chain_hit_rate"]),
             pct(&s["lookup_hit_rate"])
