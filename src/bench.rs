@@ -66,9 +66,10 @@ pub struct TranslateArgs {
     /// Stop after this many regions (0: all).
     #[arg(long, default_value_t = 0)]
     max_regions: usize,
-    /// Print the mimic-bench-translate/1 JSON document to stdout instead of the table.
-    #[arg(long)]
-    json: bool,
+    /// The mimic-bench-translate/1 JSON document: `--json` prints it instead of the
+    /// table, `--json=FILE` writes it to FILE (and the table is printed too).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-", require_equals = true)]
+    json: Option<PathBuf>,
     /// Draw the per-region compile-time distribution and the per-stage breakdown as SVG.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
@@ -100,9 +101,10 @@ pub struct RunArgs {
     /// Let the program's stdout through (default: discarded).
     #[arg(long)]
     show_output: bool,
-    /// Print the mimic-bench-run/1 JSON document to stdout instead of the table.
-    #[arg(long)]
-    json: bool,
+    /// The mimic-bench-run/1 JSON document: `--json` prints it instead of the table,
+    /// `--json=FILE` writes it to FILE (and the table is printed too).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-", require_equals = true)]
+    json: Option<PathBuf>,
     /// The guest program and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM [ARGS]")]
     command: Vec<String>,
@@ -172,10 +174,19 @@ fn bench_translate(a: TranslateArgs) -> Result<ExitCode, String> {
     if let Some(path) = &a.plot {
         plot::translate(&report, path).map_err(|e| format!("--plot {}: {e}", path.display()))?;
     }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json()).expect("JSON"));
-    } else {
-        print!("{}", report.to_text());
+    output(a.json.as_deref(), &report.to_json(), &report.to_text())
+}
+
+/// The report as text and/or JSON, as `--json[=FILE]` asks.
+fn output(json: Option<&std::path::Path>, doc: &serde_json::Value, text: &str) -> Result<ExitCode, String> {
+    let pretty = serde_json::to_string_pretty(doc).expect("JSON") + "\n";
+    match json {
+        Some(p) if p == std::path::Path::new("-") => print!("{pretty}"),
+        Some(p) => {
+            std::fs::write(p, pretty).map_err(|e| format!("--json={}: {e}", p.display()))?;
+            print!("{text}");
+        }
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -203,10 +214,5 @@ fn bench_run(a: RunArgs) -> Result<ExitCode, String> {
     let report = run::run(&opts, img.arch.name(), &mut |s| p.show(s));
     p.done();
     let report = report.map_err(|e: BenchError| e.to_string())?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json()).expect("JSON"));
-    } else {
-        print!("{}", report.to_text());
-    }
-    Ok(ExitCode::SUCCESS)
+    output(a.json.as_deref(), &report.to_json(), &report.to_text())
 }

@@ -234,6 +234,14 @@ fn translate_draws_an_svg_plot() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("tier jit") && out.contains("compile"), "{out}");
     let svg = std::fs::read_to_string(&path).unwrap();
+    // One command gives the table, the JSON (to a file) and the plot.
+    let json = tmp_dir().join("t.json");
+    let arg = format!("--json={}", json.display());
+    let (code, out, err) = mimic(&["bench", "translate", EXAMPLE, &arg, "--plot", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tier jit"), "{out}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    check_schema("translate", &doc);
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "not an SVG document");
     // Histogram bars plus one bar per stage of each tier (2 + 5).
     assert!(svg.matches("<rect").count() >= 8, "too few bars");

@@ -162,11 +162,15 @@ impl CodeMemory {
         if fd < 0 {
             return Err(err());
         }
-        // SAFETY: fd is ours; the rx view is readable for `capacity` bytes and stays
-        // mapped while its contents are copied into the new file.
+        // Only the installed code is copied (the rest of the new file reads as zero, as
+        // the unused part of the old one does): a fork must not cost the capacity.
+        let used = self.used().div_ceil(4096) * 4096;
+        let used = used.min(self.capacity);
+        // SAFETY: fd is ours; the rx view is readable for `capacity` >= `used` bytes
+        // and stays mapped while its contents are copied into the new file.
         let ok = unsafe {
             libc::ftruncate(fd, self.capacity as libc::off_t) == 0
-                && libc::pwrite(fd, self.rx.cast(), self.capacity, 0) == self.capacity as isize
+                && libc::pwrite(fd, self.rx.cast(), used, 0) == used as isize
         };
         if !ok {
             // SAFETY: closing the descriptor opened above.
