@@ -132,6 +132,13 @@ fn cases() -> Vec<Case> {
             Shape::VecLanes2 => VecShape::ALL
                 .iter()
                 .for_each(|&s| out.push(c(op, &[Type::V128, Type::V128], Some(Type::V128), Imm::Lanes(s)))),
+            Shape::VecShift => VecShape::ALL
+                .iter()
+                .for_each(|&s| out.push(c(op, &[Type::V128, Type::I32], Some(Type::V128), Imm::Lanes(s)))),
+            Shape::VecWiden => VecShape::ALL
+                .iter()
+                .filter(|&&s| s != VecShape::I64x2)
+                .for_each(|&s| out.push(c(op, &[Type::V128], Some(Type::V128), Imm::Lanes(s)))),
             Shape::VecSplat => {
                 VecShape::ALL.iter().for_each(|&s| out.push(c(op, &[s.lane_type()], Some(Type::V128), Imm::Lanes(s))))
             }

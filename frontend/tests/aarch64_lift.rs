@@ -819,6 +819,24 @@ fn simd_lanewise_ops() {
     assert_eq!(run(&mut c, 0x6f400420), 0, "ushr v0.2d, #64");
     let shl: Vec<u64> = elems(a, 16).iter().map(|&x| (x << 3) & 0xffff).collect();
     assert_eq!(run(&mut c, 0x4f135420), vec_of(&shl, 16), "shl v0.8h, #3");
+    // Shifts by the element size, 64-bit forms (upper half cleared), and widening
+    // shifts of either half (values from the ARM ARM's pseudocode, element by element).
+    let sshr32: Vec<u64> = elems(a, 32).iter().map(|&x| ((x as u32 as i32) >> 31) as u32 as u64).collect();
+    assert_eq!(run(&mut c, 0x4f200420), vec_of(&sshr32, 32), "sshr v0.4s, #32");
+    let ushr: Vec<u64> = elems(a, 32)[..2].iter().map(|&x| x >> 19).collect();
+    assert_eq!(run(&mut c, 0x2f2d0420), vec_of(&ushr, 32), "ushr v0.2s, #19");
+    let ushll: Vec<u64> = elems(a, 32)[..2].iter().map(|&x| x << 3).collect();
+    assert_eq!(run(&mut c, 0x2f23a420), vec_of(&ushll, 64), "ushll v0.2d, v1.2s, #3");
+    let sshll2: Vec<u64> = elems(a, 16)[4..].iter().map(|&x| ((x as u16 as i16 as i32) << 2) as u32 as u64).collect();
+    assert_eq!(run(&mut c, 0x4f12a420), vec_of(&sshll2, 32), "sshll2 v0.4s, v1.8h, #2");
+    let uxtl2: Vec<u64> = elems(a, 8)[8..].to_vec();
+    assert_eq!(run(&mut c, 0x6f08a420), vec_of(&uxtl2, 16), "uxtl2 v0.8h, v1.16b");
+    let shll: Vec<u64> = elems(a, 16)[..4].iter().map(|&x| x << 16).collect();
+    assert_eq!(run(&mut c, 0x2e613820), vec_of(&shll, 32), "shll v0.4s, v1.4h, #16");
+    let shll2: Vec<u64> = elems(a, 32)[2..].iter().map(|&x| x << 32).collect();
+    assert_eq!(run(&mut c, 0x6ea13820), vec_of(&shll2, 64), "shll2 v0.2d, v1.4s, #32");
+    let sshll: Vec<u64> = elems(a, 8)[..8].iter().map(|&x| ((x as u8 as i8 as i16) << 7) as u16 as u64).collect();
+    assert_eq!(run(&mut c, 0x0f0fa420), vec_of(&sshll, 16), "sshll v0.8h, v1.8b, #7");
     let cnt: Vec<u64> = elems(a, 8).iter().map(|&x| x.count_ones() as u64).collect();
     assert_eq!(run(&mut c, 0x4e205820), vec_of(&cnt, 8), "cnt v0.16b");
     // ld1 {v0.16b, v1.16b}, [x0], #32; st1 {v2.8b}, [x1]

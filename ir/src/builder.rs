@@ -143,6 +143,16 @@ impl<'r> Builder<'r> {
     pub fn vlanes(&mut self, op: Opcode, shape: VecShape, args: &[Value]) -> Value {
         self.val(op, args, Imm::Lanes(shape), Type::V128)
     }
+    /// `vshl`/`vushr`/`vsshr` of every lane by an i32 amount.
+    pub fn vshift(&mut self, op: Opcode, shape: VecShape, v: Value, amount: Value) -> Value {
+        debug_assert_eq!(op.shape(), Shape::VecShift);
+        self.val(op, &[v, amount], Imm::Lanes(shape), Type::V128)
+    }
+    /// `vuwiden_lo`..`vswiden_hi` of lanes of `shape` (the narrow one).
+    pub fn vwiden(&mut self, op: Opcode, shape: VecShape, v: Value) -> Value {
+        debug_assert_eq!(op.shape(), Shape::VecWiden);
+        self.val(op, &[v], Imm::Lanes(shape), Type::V128)
+    }
     pub fn vsplat(&mut self, shape: VecShape, x: Value) -> Value {
         self.val(Opcode::Vsplat, &[x], Imm::Lanes(shape), Type::V128)
     }

@@ -456,6 +456,35 @@ pub fn eval_pure(op: Opcode, imm: Imm, ty: Option<Type>, arg_tys: &[Type], a: &[
                 }
             })
         }
+        Opcode::Vshl | Opcode::Vushr | Opcode::Vsshr => {
+            let Imm::Lanes(shape) = imm else { return None };
+            let lt = shape.lane_type();
+            let s = (y % lt.bits() as u128) as u32;
+            lanes_map(x, 0, shape, |p, _| match op {
+                Opcode::Vshl => p << s,
+                Opcode::Vushr => p >> s,
+                _ => (sext(lt, p) >> s) as u128,
+            })
+        }
+        Opcode::VuwidenLo | Opcode::VuwidenHi | Opcode::VswidenLo | Opcode::VswidenHi => {
+            let Imm::Lanes(shape) = imm else { return None };
+            let wide = match shape {
+                VecShape::I8x16 => VecShape::I16x8,
+                VecShape::I16x8 => VecShape::I32x4,
+                VecShape::I32x4 => VecShape::I64x2,
+                VecShape::I64x2 => return None,
+            };
+            let hi = matches!(op, Opcode::VuwidenHi | Opcode::VswidenHi);
+            let signed = matches!(op, Opcode::VswidenLo | Opcode::VswidenHi);
+            let (lt, n) = (shape.lane_type(), wide.lanes());
+            let mut out = 0u128;
+            for i in 0..n {
+                let p = lane(x, shape, i + if hi { n } else { 0 });
+                let v = if signed { sext(lt, p) as u128 } else { p };
+                out |= (v & wide.lane_type().mask()) << (wide.lane_type().bits() * i);
+            }
+            out
+        }
         Opcode::Vsplat => {
             let Imm::Lanes(shape) = imm else { return None };
             lanes_map(0, 0, shape, |_, _| x)

@@ -69,6 +69,11 @@ pub enum Shape {
     VecBitwise1,
     /// `(v128, v128) -> v128` with a lane shape.
     VecLanes2,
+    /// `(v128, i32) -> v128` with a lane shape: every lane shifted by one amount.
+    VecShift,
+    /// `(v128) -> v128` with the *source* lane shape (not i64x2): half of the lanes,
+    /// each extended to twice its width.
+    VecWiden,
     /// `(T) -> v128` with a lane shape; T the lane integer type.
     VecSplat,
     /// `(v128) -> T` with lane shape and index; T the lane integer type.
@@ -287,6 +292,20 @@ define_ops! {
     Vsub = "vsub": VecLanes2;
     /// Lane-wise equality: all ones where equal, zero elsewhere.
     Vcmpeq = "vcmpeq": VecLanes2;
+    /// Shift every lane left by y mod the lane width.
+    Vshl = "vshl": VecShift;
+    /// Logical shift right of every lane by y mod the lane width.
+    Vushr = "vushr": VecShift;
+    /// Arithmetic shift right of every lane by y mod the lane width.
+    Vsshr = "vsshr": VecShift;
+    /// Zero-extend the low half of the lanes (lanes 0..n/2) to twice their width.
+    VuwidenLo = "vuwiden_lo": VecWiden;
+    /// Zero-extend the high half of the lanes (lanes n/2..n) to twice their width.
+    VuwidenHi = "vuwiden_hi": VecWiden;
+    /// Sign-extend the low half of the lanes to twice their width.
+    VswidenLo = "vswiden_lo": VecWiden;
+    /// Sign-extend the high half of the lanes to twice their width.
+    VswidenHi = "vswiden_hi": VecWiden;
     /// Copy an integer into every lane.
     Vsplat = "vsplat": VecSplat;
     /// Read one lane (lane 0 is the least significant).

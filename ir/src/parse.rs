@@ -359,7 +359,12 @@ fn parse_inst(
                 ),
             }
         }
-        Shape::VecLanes2 | Shape::VecSplat | Shape::VecExtract | Shape::VecInsert => {
+        Shape::VecLanes2
+        | Shape::VecShift
+        | Shape::VecWiden
+        | Shape::VecSplat
+        | Shape::VecExtract
+        | Shape::VecInsert => {
             let s = suffix.first().and_then(|s| VecShape::from_name(s)).ok_or(ParseError {
                 line: no,
                 message: format!("`{opname}` needs a lane shape suffix such as `.i32x4`"),

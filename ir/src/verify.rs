@@ -429,6 +429,21 @@ fn check_inst(c: &Ctx, inst: &Inst) -> Result<(), VerifyError> {
                 return Err(imm_err());
             }
         }
+        Shape::VecShift | Shape::VecWiden => {
+            let shift = shape == Shape::VecShift;
+            want_args(c, inst, if shift { 2 } else { 1 })?;
+            same(0, Type::V128)?;
+            if shift {
+                same(1, Type::I32)?;
+            }
+            let Imm::Lanes(s) = inst.imm else { return Err(imm_err()) };
+            if !shift && s == VecShape::I64x2 {
+                return Err(c.err("i64x2 lanes cannot be widened"));
+            }
+            if want_result(c, inst, true)? != Some(Type::V128) {
+                return Err(c.err("result must be v128"));
+            }
+        }
         Shape::VecSplat => {
             want_args(c, inst, 1)?;
             let Imm::Lanes(s) = inst.imm else { return Err(imm_err()) };

@@ -149,8 +149,15 @@ block0:
   v13:v128 = vinsert.i8x16[15] v11, v12
   v14:i16 = vextract.i16x8[0] v13
   v15:v128 = vsplat.i16x8 v14
+  v16:v128 = vshl.i32x4 v15, v10
+  v17:v128 = vushr.i16x8 v16, v10
+  v18:v128 = vsshr.i64x2 v17, v10
+  v19:v128 = vuwiden_lo.i8x16 v18
+  v20:v128 = vuwiden_hi.i16x8 v19
+  v21:v128 = vswiden_lo.i32x4 v20
+  v22:v128 = vswiden_hi.i8x16 v21
   set_slot h, v14
-  set_slot vec, v13
+  set_slot vec, v22
   exit_jump 0x6004
 }
 ";

@@ -631,6 +631,19 @@ fn other_immediate_rules() {
     b.set_slot(l.expect("x0"), x);
     b.exit_jump(0x104);
     rejects(&r, 0, Some(2), "lane 4 out of range for i32x4");
+    // 64-bit lanes have no wider lanes to widen into.
+    let mut r = Region::new(l.clone(), 0x100);
+    let mut b = Builder::new(&mut r);
+    b.insn(0x100);
+    let v = b.vconst(1);
+    let w = b.vwiden(Opcode::VuwidenLo, VecShape::I64x2, v);
+    let x = b.vextract(VecShape::I64x2, w, 0);
+    b.set_slot(l.expect("x0"), x);
+    b.exit_jump(0x104);
+    rejects(&r, 0, Some(2), "i64x2 lanes cannot be widened");
+    // A vector shift's amount is an i32.
+    let r = one_block("  v0:i64 = get_slot x0\n  v1:v128 = vconst 0x1\n  v2:v128 = vshl.i32x4 v1, v0\n  v3:i64 = vextract.i64x2[0] v2\n  set_slot x0, v3\n");
+    rejects(&r, 0, Some(3), "operand 1 has type i64, expected i32");
     // i1 operands only compare for equality.
     let r = one_block("  v0:i1 = get_slot flag\n  v1:i1 = icmp ult v0, v0\n  set_slot flag, v1\n");
     rejects(&r, 0, Some(2), "i1 operands only compare with eq/ne");

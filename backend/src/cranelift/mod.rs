@@ -1378,6 +1378,29 @@ impl<'a, 'b> Translator<'a, 'b> {
                 };
                 Some(self.b.ins().bitcast(ct::I8X16, le(), z))
             }
+            Opcode::Vshl | Opcode::Vushr | Opcode::Vsshr => {
+                let Imm::Lanes(s) = inst.imm else { unreachable!() };
+                let x = self.b.ins().bitcast(vec_ty(s), le(), a[0]);
+                // Cranelift's vector shifts take the amount modulo the lane width, as
+                // the IR defines.
+                let z = match inst.op {
+                    Opcode::Vshl => self.b.ins().ishl(x, a[1]),
+                    Opcode::Vushr => self.b.ins().ushr(x, a[1]),
+                    _ => self.b.ins().sshr(x, a[1]),
+                };
+                Some(self.b.ins().bitcast(ct::I8X16, le(), z))
+            }
+            Opcode::VuwidenLo | Opcode::VuwidenHi | Opcode::VswidenLo | Opcode::VswidenHi => {
+                let Imm::Lanes(s) = inst.imm else { unreachable!() };
+                let x = self.b.ins().bitcast(vec_ty(s), le(), a[0]);
+                let z = match inst.op {
+                    Opcode::VuwidenLo => self.b.ins().uwiden_low(x),
+                    Opcode::VuwidenHi => self.b.ins().uwiden_high(x),
+                    Opcode::VswidenLo => self.b.ins().swiden_low(x),
+                    _ => self.b.ins().swiden_high(x),
+                };
+                Some(self.b.ins().bitcast(ct::I8X16, le(), z))
+            }
             Opcode::Vsplat => {
                 let Imm::Lanes(s) = inst.imm else { unreachable!() };
                 let v = self.b.ins().splat(vec_ty(s), a[0]);

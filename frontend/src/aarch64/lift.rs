@@ -1713,7 +1713,19 @@ pub fn simd_shift_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
         _ => (1, 2 * esize - imm),
     };
     let n = l.get_v(f.get('n'));
-    let xs = l.lanes(n, size, if scalar { 1 } else { nlanes(size, q) });
+    if !scalar {
+        // One vector shift (the upper half of a 64-bit form is cleared by `set_v`).
+        let v = if amount >= esize && kind == 1 {
+            l.b.vconst(0)
+        } else {
+            let op = [Opcode::Vshl, Opcode::Vushr, Opcode::Vsshr][kind as usize];
+            let amount = l.b.iconst(Type::I32, amount.min(esize - 1) as u128);
+            l.b.vshift(op, shape(size), n, amount)
+        };
+        l.set_v(f.get('d'), v, q);
+        return Ok(());
+    }
+    let xs = l.lanes(n, size, 1);
     let lane_t = shape(size).lane_type();
     let out: Vec<Value> = xs
         .into_iter()

@@ -141,17 +141,7 @@ pub fn simd_shll(l: &mut Lifter, f: &Fields) -> LiftResult {
     check(immh != 0 && immh < 8)?;
     let size = 31 - immh.leading_zeros();
     let shift = (immh << 3 | f.get('b')) - (8 << size);
-    let xs = l.half_lanes(f.get('n'), size, q_of(f.word));
-    let wide = shape(size + 1).lane_type();
-    let out: Vec<Value> = xs
-        .into_iter()
-        .map(|x| {
-            let w = l.ext(x, wide, u_of(f.word));
-            l.shift(0, w, shift)
-        })
-        .collect();
-    l.put_lanes(f.get('d'), &out, size + 1, true);
-    Ok(())
+    widen_shift(l, f, size, shift, u_of(f.word))
 }
 
 /// SHLL/SHLL2: widen the low (Q = 0) or high half of Vn, shifting left by the element
@@ -159,16 +149,25 @@ pub fn simd_shll(l: &mut Lifter, f: &Fields) -> LiftResult {
 pub fn simd_shll_max(l: &mut Lifter, f: &Fields) -> LiftResult {
     let size = f.get('s');
     check(size != 3)?;
-    let xs = l.half_lanes(f.get('n'), size, q_of(f.word));
-    let wide = shape(size + 1).lane_type();
-    let out: Vec<Value> = xs
-        .into_iter()
-        .map(|x| {
-            let w = l.b.zext(x, wide);
-            l.shift(0, w, 8 << size)
-        })
-        .collect();
-    l.put_lanes(f.get('d'), &out, size + 1, true);
+    widen_shift(l, f, size, 8 << size, true)
+}
+
+/// Widen the low (Q = 0) or high half of Vn's lanes of `size` (zero- or sign-extended),
+/// then shift them left: one vector widen and one vector shift.
+fn widen_shift(l: &mut Lifter, f: &Fields, size: u32, shift: u32, unsigned: bool) -> LiftResult {
+    let op = match (unsigned, q_of(f.word)) {
+        (true, false) => Opcode::VuwidenLo,
+        (true, true) => Opcode::VuwidenHi,
+        (false, false) => Opcode::VswidenLo,
+        (false, true) => Opcode::VswidenHi,
+    };
+    let n = l.get_v(f.get('n'));
+    let mut v = l.b.vwiden(op, shape(size), n);
+    if shift != 0 {
+        let amount = l.b.iconst(Type::I32, shift as u128);
+        v = l.b.vshift(Opcode::Vshl, shape(size + 1), v, amount);
+    }
+    l.set_v(f.get('d'), v, true);
     Ok(())
 }
 
