@@ -52,6 +52,10 @@ pub trait Frontend {
     fn layout(&self) -> Arc<StateLayout>;
     /// Decode and lift the region entered at `pc`.
     fn translate(&mut self, pc: u64, fetch: &mut Fetch<'_>) -> Result<Lifted, TranslateError>;
+    /// The size of every instruction, for fixed-width ISAs (`None`: variable).
+    fn fixed_insn_size(&self) -> Option<u64> {
+        None
+    }
     /// One line per guest instruction of `region` (for `--trace in_asm`).
     fn disassemble(&self, region: &Region, _fetch: &mut Fetch<'_>) -> Vec<String> {
         vec![format!("{} guest instructions at {:#x}", region.guest_insns, region.entry_pc)]

@@ -3,7 +3,7 @@
 //!
 //! Instruction words come from `aarch64-linux-gnu-as` (the assembly is in each comment).
 
-use mimic_frontend::aarch64::{Aarch64, MAX_INSNS};
+use mimic_frontend::aarch64::{Aarch64, FOLLOW_DISTANCE, MAX_INSNS};
 use mimic_frontend::Frontend;
 use mimic_ir::interp::run;
 use mimic_ir::*;
@@ -384,6 +384,44 @@ fn conditional_branch_to_entry_loops_in_region() {
     // 1: subs x0, x0, #1; b.ne 1b  (entered at the subs)
     assert_eq!(c.run(&[0xf1000400, 0x54ffffe1]), next(2));
     assert_eq!((c.get("x0"), c.nzcv()), (0, [false, true, true, false]));
+}
+
+#[test]
+fn regions_continue_at_nearby_unconditional_branch_targets() {
+    // mov x0, #1; b 1f; .word 0; 1: add x0, x0, #2; b 2f; 2: b 1b
+    let mut c = Cpu::new();
+    let words = [0xd2800020, 0x14000002, 0x00000000, 0x91000800, 0x14000001, 0x17fffffe];
+    // The data word is skipped; `b 1b` targets an instruction already in the region, so
+    // the region ends there with a direct exit.
+    assert_eq!(c.run(&words), Exit::Jump { pc: CODE + 0xc, hint: ExitHint::None, ret: 0, index: 0 });
+    assert_eq!(c.get("x0"), 3);
+    let bytes: Vec<u8> = words.iter().flat_map(|w: &u32| w.to_le_bytes()).collect();
+    let mut fetch = |a: u64, buf: &mut [u8]| {
+        let o = (a - CODE) as usize;
+        match bytes.get(o..o + buf.len()) {
+            Some(s) => {
+                buf.copy_from_slice(s);
+                Ok(())
+            }
+            None => Err(MemFault { addr: a, write: false, kind: FaultKind::Unmapped }),
+        }
+    };
+    let lifted = c.fe.translate(CODE, &mut fetch).unwrap();
+    assert_eq!(lifted.region.guest_insns, 5, "mov, b, add, b, b");
+    assert_eq!(lifted.guest_bytes, CODE..CODE + 0x18);
+    let pcs: Vec<u64> =
+        c.fe.disassemble(&lifted.region, &mut fetch)
+            .iter()
+            .map(|l| u64::from_str_radix(l.split(':').next().unwrap().trim_start_matches("0x"), 16).unwrap())
+            .collect();
+    assert_eq!(pcs, [0, 4, 0xc, 0x10, 0x14].map(|o| CODE + o));
+    // A branch further than FOLLOW_DISTANCE ends the region.
+    let far = 0x14000000 | ((FOLLOW_DISTANCE as u32 + 4) >> 2);
+    let mut c = Cpu::new();
+    assert_eq!(
+        c.run(&[far, 0x91000800]),
+        Exit::Jump { pc: CODE + FOLLOW_DISTANCE + 4, hint: ExitHint::None, ret: 0, index: 0 }
+    );
 }
 
 #[test]

@@ -160,11 +160,24 @@ impl Aarch64 {
     /// Lift the words of one region at `entry` (used by `translate` and by tests that lift
     /// code directly). Lifting stops at the first instruction that ends a block.
     pub fn lift_words(&self, entry: u64, words: &[u32]) -> Region {
+        let trace: Vec<(u64, u32)> = words.iter().enumerate().map(|(i, &w)| (entry + 4 * i as u64, w)).collect();
+        self.lift_trace(entry, &trace)
+    }
+
+    /// Lift a region's instructions, given with their pcs. An unconditional `B` followed
+    /// by its target's instruction is the region continuing there: it lifts to nothing
+    /// but its `insn` marker.
+    pub fn lift_trace(&self, entry: u64, words: &[(u64, u32)]) -> Region {
         let mut region = Region::new(self.layout.clone(), entry);
         let mut b = Builder::new(&mut region);
         let mut pc = entry;
-        for &w in words {
+        for (i, &(at, w)) in words.iter().enumerate() {
+            pc = at;
             b.insn(pc);
+            let next = words.get(i + 1).map(|&(p, _)| p);
+            if next.is_some() && next == followed_branch(w, pc) {
+                continue;
+            }
             let mut l = Lifter { b: &mut b, regs: &self.regs, pc, entry };
             let ok = match decoder().decode(w) {
                 Some(f) => lift_one(&mut l, &f),
@@ -196,10 +209,24 @@ impl Frontend for Aarch64 {
     fn layout(&self) -> Arc<StateLayout> {
         self.layout.clone()
     }
+    fn fixed_insn_size(&self) -> Option<u64> {
+        Some(4)
+    }
     fn disassemble(&self, region: &Region, fetch: &mut Fetch<'_>) -> Vec<String> {
-        (0..region.guest_insns as u64)
-            .map(|i| {
-                let pc = region.entry_pc + 4 * i;
+        // The instructions' pcs are those of the `insn` markers (a region may continue
+        // at a branch target), in order.
+        let mut pcs: Vec<u64> = Vec::new();
+        for blk in &region.blocks {
+            for &i in &blk.insts {
+                if let (Opcode::Insn, Imm::Pc(pc)) = (region.inst(i).op, region.inst(i).imm) {
+                    if !pcs.contains(&pc) {
+                        pcs.push(pc);
+                    }
+                }
+            }
+        }
+        pcs.into_iter()
+            .map(|pc| {
                 let mut w = [0u8; 4];
                 match fetch(pc, &mut w) {
                     Ok(()) => {
@@ -214,8 +241,9 @@ impl Frontend for Aarch64 {
 
     fn translate(&mut self, entry: u64, fetch: &mut Fetch<'_>) -> Result<Lifted, TranslateError> {
         let t0 = Instant::now();
-        let mut words = Vec::new();
+        let mut words: Vec<(u64, u32)> = Vec::new();
         let mut pc = entry;
+        let (mut lo, mut hi) = (entry, entry);
         while words.len() < MAX_INSNS {
             let mut w = [0u8; 4];
             if fetch(pc, &mut w).is_err() {
@@ -225,7 +253,18 @@ impl Frontend for Aarch64 {
                 break;
             }
             let w = u32::from_le_bytes(w);
-            words.push(w);
+            words.push((pc, w));
+            lo = lo.min(pc);
+            hi = hi.max(pc + 4);
+            // Continue at a nearby unconditional branch's target (not yet in the region):
+            // one region instead of a chained exit into a short one.
+            if let Some(t) = followed_branch(w, pc) {
+                let near = t.abs_diff(entry) <= FOLLOW_DISTANCE;
+                if near && words.len() < MAX_INSNS && !words.iter().any(|&(p, _)| p == t) {
+                    pc = t;
+                    continue;
+                }
+            }
             pc = pc.wrapping_add(4);
             if ends_block(w) {
                 break;
@@ -233,11 +272,24 @@ impl Frontend for Aarch64 {
         }
         let decode_time = t0.elapsed();
         let t1 = Instant::now();
-        let region = self.lift_words(entry, &words);
-        let end = entry + 4 * region.guest_insns as u64;
+        let region = self.lift_trace(entry, &words);
         let lift_time = t1.elapsed();
-        Ok(Lifted { region, guest_bytes: entry..end, decode_time, lift_time })
+        // The bytes of every instruction lifted lie in lo..hi (a superset when the region
+        // jumped forward: invalidating more than needed is safe).
+        Ok(Lifted { region, guest_bytes: lo..hi, decode_time, lift_time })
     }
+}
+
+/// How far (bytes, either way from the region's entry) an unconditional branch is
+/// followed inside a region. It bounds the region's byte range, which invalidation uses.
+pub const FOLLOW_DISTANCE: u64 = 4096;
+
+/// The target of `w` at `pc` if it is an unconditional immediate branch (`B`, not `BL`).
+fn followed_branch(w: u32, pc: u64) -> Option<u64> {
+    (w >> 26 == 0b000101).then(|| {
+        let imm = ((w & 0x03ff_ffff) << 6) as i32 >> 4;
+        pc.wrapping_add(imm as i64 as u64)
+    })
 }
 
 /// Whether the instruction `w` ends a region (branches, system calls, illegal words).

@@ -303,9 +303,22 @@ pub fn run(
                 continue;
             }
         };
-        // Sweep on: the next region starts where this one ended.
-        if range.contains(&lifted.guest_bytes.end) {
-            queue.push_back(lifted.guest_bytes.end);
+        // Sweep on: the next region starts where this one's straight-line code from its
+        // entry ended (it may have continued at a branch target further on), and after
+        // the furthest byte it covers.
+        let mut next = vec![lifted.guest_bytes.end];
+        if let Some(w) = frontend.fixed_insn_size() {
+            let pcs: HashSet<u64> = insn_pcs(&lifted.region).collect();
+            let mut end = pc;
+            while pcs.contains(&end) {
+                end += w;
+            }
+            next.push(end);
+        }
+        for a in next {
+            if range.contains(&a) {
+                queue.push_back(a);
+            }
         }
         match undecodable(&lifted.region) {
             Some(true) => {
@@ -336,7 +349,12 @@ pub fn run(
                 }
             }
         }
-        covered.push(lifted.guest_bytes.clone());
+        // The bytes of the instructions translated (a region's byte range may span
+        // code it jumped over).
+        match frontend.fixed_insn_size() {
+            Some(w) => covered.extend(insn_pcs(&lifted.region).map(|p| p..p + w)),
+            None => covered.push(lifted.guest_bytes.clone()),
+        }
         let mut s = Sample {
             pc,
             guest_insns: lifted.region.guest_insns,
@@ -367,6 +385,14 @@ pub fn run(
     res.bytes_covered = union_len(&mut covered);
     res.wall = t_start.elapsed();
     Ok(res)
+}
+
+/// The guest pcs of a region's `insn` markers.
+fn insn_pcs(r: &Region) -> impl Iterator<Item = u64> + '_ {
+    r.blocks.iter().flat_map(|b| &b.insts).filter_map(|&i| match (r.inst(i).op, r.inst(i).imm) {
+        (Opcode::Insn, Imm::Pc(pc)) => Some(pc),
+        _ => None,
+    })
 }
 
 fn union_len(rs: &mut [std::ops::Range<u64>]) -> u64 {
