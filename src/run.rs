@@ -55,6 +55,11 @@ pub struct UserRunArgs {
     /// Write the --stats output to FILE instead of stderr.
     #[arg(long, value_name = "FILE", requires = "stats")]
     stats_file: Option<PathBuf>,
+    /// With --stats: do not instrument the code to count guest instructions, chained
+    /// exits and lookup hits (those counters read 0), so the run is timed as without
+    /// --stats.
+    #[arg(long, requires = "stats")]
+    no_counters: bool,
     /// argv[0] for the guest (default: PROGRAM as given).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
@@ -97,7 +102,7 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
     };
     // Exit counters cost a memory increment per chained exit: only with --stats.
     // So do instruction counters (an add per IR block).
-    let counting = a.stats.is_some();
+    let counting = a.stats.is_some() && !a.no_counters;
     let config =
         EngineConfig { tier, opt, trace, count_exits: counting, count_insns: counting, ..EngineConfig::default() };
     // What a re-executed mimic (guest execve) needs to run the same way.

@@ -293,6 +293,10 @@ fn run_counts_the_same_guest_instructions_every_run() {
     assert!(s["chain_hit_rate"].as_f64().unwrap() > 0.99, "the hot loop is chained: {s}");
     assert!(s["code_cache_bytes"].as_u64().unwrap() > 0);
     for r in runs {
+        // Timed runs are not instrumented; the counting runs are.
+        assert_eq!(r["stats"]["guest_insns_executed"], 0, "{r}");
+        assert_eq!(r["counting_stats"]["guest_insns_executed"], r["guest_insns"]);
+        assert!(r["counting_wall_ms"].as_f64().unwrap() > 0.0);
         assert_eq!(r["exit_status"], 0);
         assert!(r["wall_ms"].as_f64().unwrap() > 0.0 && r["max_rss_kb"].as_u64().unwrap() > 0);
     }

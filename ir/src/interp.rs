@@ -573,14 +573,47 @@ pub struct RunControl {
 /// fault or trap the state is exactly that of the faulting guest instruction's start
 /// plus the effects of the instructions before it in the region.
 pub fn run(region: &Region, state: &mut StateBuf, mem: &mut dyn Memory, ctl: &RunControl) -> Exit {
+    thread_local! {
+        /// The value array, reused across runs (the cold tier runs short regions often).
+        static SCRATCH: std::cell::RefCell<Scratch> = const {
+            std::cell::RefCell::new(Scratch { vals: Vec::new(), args: Vec::new(), tys: Vec::new() })
+        };
+    }
+    let n = region.value_types.len();
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            let s = &mut *s;
+            s.vals.clear();
+            s.vals.resize(n, 0);
+            run_with(region, state, mem, ctl, &mut s.vals, &mut s.args, &mut s.tys)
+        }
+        // Re-entered (a helper running IR): fresh buffers.
+        Err(_) => run_with(region, state, mem, ctl, &mut vec![0u128; n], &mut Vec::new(), &mut Vec::new()),
+    })
+}
+
+/// Buffers one interpreter run needs, reused across runs (the cold tier runs short
+/// regions often).
+struct Scratch {
+    vals: Vec<u128>,
+    args: Vec<u128>,
+    tys: Vec<Type>,
+}
+
+fn run_with(
+    region: &Region,
+    state: &mut StateBuf,
+    mem: &mut dyn Memory,
+    ctl: &RunControl,
+    vals: &mut [u128],
+    argbuf: &mut Vec<u128>,
+    tybuf: &mut Vec<Type>,
+) -> Exit {
     let layout = &*region.layout;
-    let mut vals = vec![0u128; region.value_types.len()];
     let mut block = BlockId(0);
     let mut guest_pc = region.entry_pc;
     let budget = ctl.back_edge_budget.load(Ordering::Relaxed);
     let mut back_edges = 0u32;
-    let mut argbuf: Vec<u128> = Vec::with_capacity(4);
-    let mut tybuf: Vec<Type> = Vec::with_capacity(4);
     loop {
         let b = region.block(block);
         let mut next: Option<(BlockId, std::ops::Range<usize>, InstId)> = None;
@@ -680,8 +713,9 @@ pub fn run(region: &Region, state: &mut StateBuf, mem: &mut dyn Memory, ctl: &Ru
         }
         let (target, range, from) = next.expect("verified block ends in a terminator");
         let params = &region.block(target).params;
-        let args: Vec<u128> = region.inst(from).args[range].iter().map(|v| vals[v.0 as usize]).collect();
-        for (p, v) in params.iter().zip(args) {
+        argbuf.clear();
+        argbuf.extend(region.inst(from).args[range].iter().map(|v| vals[v.0 as usize]));
+        for (p, &v) in params.iter().zip(argbuf.iter()) {
             vals[p.0 as usize] = v;
         }
         if target <= block {

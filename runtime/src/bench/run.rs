@@ -1,10 +1,14 @@
 //! `mimic bench run`: run a program N times under mimic (and, to compare, under
 //! qemu-user or natively) and report times, engine counters and memory.
 //!
-//! Each run is a fresh process: `mimic run --stats=json --stats-file F PROGRAM ARGS`
-//! (with instruction and exit counting on), reaped with `wait4` for its own user/sys
-//! time and peak RSS. The guest's stdout goes to /dev/null unless asked for; its
-//! stderr is kept in a file and shown if the run fails.
+//! Each repetition is two fresh processes, each reaped with `wait4` for its own user/sys
+//! time and peak RSS: a timed run, `mimic run --stats=json --no-counters --stats-file F
+//! PROGRAM ARGS` (translation statistics, code not instrumented), then a counting run
+//! without `--no-counters` (every IR block adds its instruction count, chained exits and
+//! lookup hits are counted). Times, memory and translation figures come from the timed
+//! runs; instruction counts and hit rates from the counting runs, whose slowdown is
+//! reported as the instrumentation overhead. The guest's stdout goes to /dev/null unless
+//! asked for; its stderr is kept in a file and shown if the run fails.
 
 use super::BenchError;
 use serde_json::{json, Value};
@@ -49,6 +53,8 @@ pub struct Measured {
     pub status: i32,
     /// `mimic run --stats=json` (mimic runs only).
     pub stats: Option<Value>,
+    /// The counting run of the same repetition (mimic runs only).
+    pub counted: Option<Box<Measured>>,
 }
 
 /// Median, minimum and maximum of a list.
@@ -106,6 +112,7 @@ fn measure(mut cmd: Command, show_output: bool, stderr_file: &Path) -> Result<Me
         max_rss_kb: ru.ru_maxrss as u64,
         status,
         stats: None,
+        counted: None,
     })
 }
 
@@ -147,28 +154,40 @@ pub fn run(o: &Options, arch: &str, progress: &mut dyn FnMut(&str)) -> Result<Ru
     let err_file = dir.join("stderr");
     let result = (|| {
         let mut runs = Vec::new();
-        for i in 0..o.repeat.max(1) {
-            progress(&format!("mimic run {}/{}", i + 1, o.repeat.max(1)));
-            let _ = std::fs::remove_file(&stats_file);
-            let mut cmd = Command::new(&o.mimic);
-            cmd.arg("run").arg("--stats=json").arg("--stats-file").arg(&stats_file);
-            if let Some(root) = &o.sysroot {
-                cmd.arg("-L").arg(root);
+        let n = o.repeat.max(1);
+        for i in 0..n {
+            let mut pair = Vec::new();
+            for counting in [false, true] {
+                let what = if counting { "counting" } else { "timed" };
+                progress(&format!("mimic run {}/{n} ({what})", i + 1));
+                let _ = std::fs::remove_file(&stats_file);
+                let mut cmd = Command::new(&o.mimic);
+                cmd.arg("run").arg("--stats=json").arg("--stats-file").arg(&stats_file);
+                if !counting {
+                    cmd.arg("--no-counters");
+                }
+                if let Some(root) = &o.sysroot {
+                    cmd.arg("-L").arg(root);
+                }
+                cmd.args(&o.mimic_args).arg("--").arg(&o.program).args(&o.args);
+                let mut m = measure(cmd, o.show_output && !counting, &err_file)?;
+                let text = std::fs::read_to_string(&stats_file).map_err(|_| {
+                    BenchError::Run(format!(
+                        "{}: mimic run failed (status {}): {}",
+                        o.program.display(),
+                        m.status,
+                        last_line(&err_file)
+                    ))
+                })?;
+                let v: Value = serde_json::from_str(&text)
+                    .map_err(|e| BenchError::Run(format!("mimic wrote unreadable statistics: {e}")))?;
+                m.stats = Some(v);
+                pair.push(m);
             }
-            cmd.args(&o.mimic_args).arg("--").arg(&o.program).args(&o.args);
-            let mut m = measure(cmd, o.show_output, &err_file)?;
-            let text = std::fs::read_to_string(&stats_file).map_err(|_| {
-                BenchError::Run(format!(
-                    "{}: mimic run failed (status {}): {}",
-                    o.program.display(),
-                    m.status,
-                    last_line(&err_file)
-                ))
-            })?;
-            let v: Value = serde_json::from_str(&text)
-                .map_err(|e| BenchError::Run(format!("mimic wrote unreadable statistics: {e}")))?;
-            m.stats = Some(v);
-            runs.push(m);
+            let counted = pair.pop().expect("counting run");
+            let mut timed = pair.pop().expect("timed run");
+            timed.counted = Some(Box::new(counted));
+            runs.push(timed);
         }
         let compare = match o.compare {
             None => None,
@@ -238,8 +257,11 @@ impl RunReport {
     /// The `mimic-bench-run/1` document.
     pub fn to_json(&self) -> Value {
         let wall = self.wall();
-        let insns: Vec<u64> = self.runs.iter().map(|m| stat(m, "guest_insns_executed") as u64).collect();
+        let counted: Vec<Measured> =
+            self.runs.iter().map(|m| m.counted.as_deref().cloned().unwrap_or_default()).collect();
+        let insns: Vec<u64> = counted.iter().map(|m| stat(m, "guest_insns_executed") as u64).collect();
         let last = self.runs.last().cloned().unwrap_or_default();
+        let last_counted = counted.last().cloned().unwrap_or_default();
         let translate_us =
             ["decode_us", "lift_us", "optimize_us", "compile_us"].iter().map(|k| stat(&last, k)).sum::<f64>();
         let n = insns.last().copied().unwrap_or(0) as f64;
@@ -248,15 +270,19 @@ impl RunReport {
             .runs
             .iter()
             .map(|m| {
+                let c = m.counted.as_deref().cloned().unwrap_or_default();
                 json!({
                     "wall_ms": m.wall_ms, "user_ms": m.user_ms, "sys_ms": m.sys_ms,
                     "max_rss_kb": m.max_rss_kb, "exit_status": m.status,
-                    "guest_insns": stat(m, "guest_insns_executed") as u64,
+                    "guest_insns": stat(&c, "guest_insns_executed") as u64,
+                    "counting_wall_ms": c.wall_ms,
                     "stats": m.stats.clone().unwrap_or(Value::Null),
+                    "counting_stats": c.stats.clone().unwrap_or(Value::Null),
                 })
             })
             .collect();
-        let exits = stat(&last, "jit_entries") + stat(&last, "interp_executions");
+        let exits = stat(&last_counted, "jit_entries") + stat(&last_counted, "interp_executions");
+        let counting_wall = median(&counted.iter().map(|m| m.wall_ms).collect::<Vec<_>>());
         let summary = json!({
             "wall_ms": spread(&wall),
             "user_ms": spread(&self.runs.iter().map(|m| m.user_ms).collect::<Vec<_>>()),
@@ -269,8 +295,15 @@ impl RunReport {
             "regions_translated": stat(&last, "regions_translated") as u64,
             "regions_compiled": stat(&last, "regions_compiled") as u64,
             "dispatcher_exits_per_1k_insns": ratio(exits * 1e3, n),
-            "chain_hit_rate": ratio(stat(&last, "chain_hits"), stat(&last, "chain_hits") + stat(&last, "direct_misses")),
-            "lookup_hit_rate": ratio(stat(&last, "lookup_hits"), stat(&last, "lookup_hits") + stat(&last, "lookup_misses")),
+            "chain_hit_rate": ratio(
+                stat(&last_counted, "chain_hits"),
+                stat(&last_counted, "chain_hits") + stat(&last_counted, "direct_misses")
+            ),
+            "lookup_hit_rate": ratio(
+                stat(&last_counted, "lookup_hits"),
+                stat(&last_counted, "lookup_hits") + stat(&last_counted, "lookup_misses")
+            ),
+            "counting_overhead": ratio(counting_wall, med_wall),
             "code_cache_bytes": stat(&last, "code_bytes") as u64,
             "peak_rss_kb": self.runs.iter().map(|m| m.max_rss_kb).max().unwrap_or(0),
         });
@@ -338,7 +371,12 @@ impl RunReport {
             pct(&s["chain_hit_rate"]),
             pct(&s["lookup_hit_rate"])
         );
-        let _ = writeln!(t, "  peak RSS {:.1} MiB", f(&s["peak_rss_kb"]) / 1024.0);
+        let _ = writeln!(
+            t,
+            "  peak RSS {:.1} MiB; the counting runs took {:.2}x the time",
+            f(&s["peak_rss_kb"]) / 1024.0,
+            f(&s["counting_overhead"])
+        );
         if let Some(c) = j["compare"].as_object() {
             let _ = writeln!(
                 t,
