@@ -626,7 +626,7 @@ fn run_with(
                 tybuf.push(region.ty(v));
             }
             let rty = inst.result.map(|r| region.ty(r));
-            let a = &argbuf;
+            let a = &*argbuf;
             let result: Option<u128> = match (inst.op, inst.imm) {
                 (Opcode::Insn, Imm::Pc(pc)) => {
                     guest_pc = pc;
@@ -643,7 +643,7 @@ fn run_with(
                     None
                 }
                 (Opcode::Load | Opcode::Store | Opcode::AtomicRmw | Opcode::Cas, _) => {
-                    match mem_op(inst, rty, &tybuf, a, mem) {
+                    match mem_op(inst, rty, tybuf, a, mem) {
                         Ok(r) => r,
                         Err(MemErr::Fault(fault)) => {
                             state.set(layout, layout.pc, guest_pc as u128);
@@ -703,7 +703,7 @@ fn run_with(
                     return Exit::Trap { kind, pc };
                 }
                 (op, imm) => Some(
-                    eval_pure(op, imm, rty, &tybuf, a)
+                    eval_pure(op, imm, rty, tybuf, a)
                         .unwrap_or_else(|| panic!("interpreter: malformed {op} (run the verifier)")),
                 ),
             };
