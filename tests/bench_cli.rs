@@ -343,3 +343,26 @@ fn run_counts_as_many_guest_instructions_as_qemu_executes() {
     let v = run_json(exe.to_str().unwrap(), "1");
     assert_eq!(v["summary"]["guest_insns"].as_u64().unwrap(), qemu_count);
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    // Not a terminal (these tests capture stderr): no progress line.
+    let (code, _, err) = mimic(&["bench", "translate", "--tier", "interp", EXAMPLE]);
+    assert_eq!(code, 0);
+    assert!(!err.contains("translating"), "{err}");
+    // Under a pseudo-terminal (util-linux `script`), the progress line appears.
+    if !Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIP: no `script` (util-linux) to provide a terminal");
+        return;
+    }
+    let cmd = format!("{} bench translate --tier interp {EXAMPLE}", env!("CARGO_BIN_EXE_mimic"));
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("translating: "), "{text}");
+    assert!(text.contains("tier interp"), "{text}");
+}

@@ -270,7 +270,8 @@ pub fn run(
             let _ = jit.compile(&l.region, &mut Sample::default());
         }
     }
-    let mut last_progress = Instant::now();
+    // The first progress report comes at once, then every 250 ms.
+    let mut last_progress = Instant::now() - Duration::from_secs(1);
     while let Some(pc) = queue.pop_front() {
         if !seen.insert(pc) {
             continue;
