@@ -5,6 +5,7 @@
 //! indirect lookup, invalidation, tiering) without a real ISA's bulk.
 
 pub mod aarch64;
+pub mod decode;
 pub mod toy;
 
 use mimic_ir::{MemFault, Region, StateLayout};
