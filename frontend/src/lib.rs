@@ -6,6 +6,7 @@
 
 pub mod aarch64;
 pub mod decode;
+pub mod ppc;
 pub mod toy;
 
 use mimic_ir::{MemFault, Region, StateLayout};

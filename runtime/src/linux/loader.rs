@@ -55,6 +55,8 @@ pub struct LoadSpec {
     pub hwcap2: u64,
     /// AT_MINSIGSTKSZ, when the architecture reports it.
     pub minsigstksz: Option<u64>,
+    /// Further architecture-specific auxv entries.
+    pub extra_auxv: Vec<(u64, u64)>,
     /// The 16 bytes AT_RANDOM points at.
     pub random: [u8; 16],
     /// Where to look for the dynamic linker (`-L`): tried before the host path.
@@ -268,6 +270,7 @@ pub fn load(mem: &UserMemory, exe: &ElfImage, bytes: &[u8], spec: &LoadSpec) -> 
     if let Some(m) = spec.minsigstksz {
         auxv.push((AT_MINSIGSTKSZ, m));
     }
+    auxv.extend_from_slice(&spec.extra_auxv);
     let sp = build_stack(mem, stack_top, spec, &mut auxv)?;
     Ok(Started { pc, sp, entry, bias, interp_base, brk: image.1, image })
 }

@@ -909,7 +909,8 @@ impl<A: LinuxArch> Thread<A> {
             None => CString::default(),
         };
         hsys!(libc::SYS_newfstatat, dirfd, p.as_ptr(), &mut st as *mut libc::stat, flags as i32)?;
-        self.write_out(out, &stat_generic(&st))?;
+        let b = self.proc.arch.stat_bytes(&st);
+        self.write_out(out, &b)?;
         Ok(Out::Val(0))
     }
 
