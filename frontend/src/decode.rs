@@ -118,6 +118,10 @@ impl Fields<'_> {
         let v = self.get(letter) as i64;
         (v << (64 - w)) >> (64 - w)
     }
+    /// Whether the pattern has a field named `letter`.
+    pub fn has(&self, letter: char) -> bool {
+        letter_index(letter as u8).is_some_and(|k| self.fields[k].width > 0)
+    }
     /// A one-bit field as a bool.
     pub fn bit(&self, letter: char) -> bool {
         self.get(letter) != 0

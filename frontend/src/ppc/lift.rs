@@ -1289,27 +1289,49 @@ pub fn lswi_stswi(l: &mut Lifter, f: &Fields) -> LiftResult {
     Ok(())
 }
 
-/// lbarx/lharx/lwarx/ldarx: load and reserve.
+/// lbarx/lharx/lwarx/ldarx/lqarx: load and reserve. lqarx loads an even register pair
+/// (in little-endian mode RT+1 gets the doubleword at the lower address).
 pub fn load_reserve(l: &mut Lifter, f: &Fields) -> LiftResult {
     let size = match f.name() {
         "lbarx" => 1,
         "lharx" => 2,
         "lwarx" => 4,
-        _ => 8,
+        "ldarx" => 8,
+        _ => 16,
     };
+    let rt = f.get('d');
+    if size == 16 && (rt % 2 != 0 || rt == f.get('a') || rt + 1 == f.get('b')) {
+        return Err(Reserved);
+    }
     let ea = l.ea_x(f.get('a'), f.get('b'));
     let mem = l.mem(size).aligned();
-    let v = l.b.load(Type::I64, mem, ea);
     let r = l.regs;
     let t = l.b.bool(true);
+    if size == 16 {
+        let q = l.b.load(Type::I128, mem, ea);
+        let k = l.b.iconst(Type::I128, 64);
+        let hi = l.b.lshr(q, k);
+        let (hi, lo) = (l.b.trunc(hi, Type::I64), l.b.trunc(q, Type::I64));
+        l.b.set_slot(r.resv_valid, t);
+        l.b.set_slot(r.resv_addr, ea);
+        l.b.set_slot(r.resv_val, lo);
+        l.b.set_slot(r.resv_val_hi, hi);
+        // The ISA's order: RT holds the doubleword at the lower address in big-endian
+        // mode, the one at the higher address in little-endian mode; either way, the
+        // upper half of the quadword loaded in the mode's byte order.
+        l.set_gpr(rt, hi);
+        l.set_gpr(rt + 1, lo);
+        return Ok(());
+    }
+    let v = l.b.load(Type::I64, mem, ea);
     l.b.set_slot(r.resv_valid, t);
     l.b.set_slot(r.resv_addr, ea);
     l.b.set_slot(r.resv_val, v);
-    l.set_gpr(f.get('d'), v);
+    l.set_gpr(rt, v);
     Ok(())
 }
 
-/// stbcx./sthcx./stwcx./stdcx.: if the reservation is for this address, store with a
+/// stbcx./sthcx./stwcx./stdcx./stqcx.: if the reservation is for this address, store with a
 /// compare-and-swap against the value the larx saw; CR0 = 0b00 || success || SO; the
 /// reservation is cleared either way.
 pub fn store_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
@@ -1317,13 +1339,26 @@ pub fn store_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
         "stbcx." => 1,
         "sthcx." => 2,
         "stwcx." => 4,
-        _ => 8,
+        "stdcx." => 8,
+        _ => 16,
     };
     let vt = Type::int_of_bits(size as u32 * 8).expect("size");
+    let rs = f.get('d');
+    if size == 16 && rs % 2 != 0 {
+        return Err(Reserved);
+    }
     let ea = l.ea_x(f.get('a'), f.get('b'));
     let mem = l.mem(size).aligned();
-    let v = l.gpr(f.get('d'));
-    let v = if vt == Type::I64 { v } else { l.b.trunc(v, vt) };
+    let v = if size == 16 {
+        l.quad_image(rs)
+    } else {
+        let v = l.gpr(rs);
+        if vt == Type::I64 {
+            v
+        } else {
+            l.b.trunc(v, vt)
+        }
+    };
     let r = l.regs;
     let valid = l.b.get_slot(r.resv_valid);
     let armed = l.b.get_slot(r.resv_addr);
@@ -1334,7 +1369,18 @@ pub fn store_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
     l.b.brif(ok, try_store, &[], fail, &[]);
     l.b.switch_to(try_store);
     let expected = l.b.get_slot(r.resv_val);
-    let expected = if vt == Type::I64 { expected } else { l.b.trunc(expected, vt) };
+    let expected = if size == 16 {
+        let lo = l.b.zext(expected, Type::I128);
+        let hi = l.b.get_slot(r.resv_val_hi);
+        let hi = l.b.zext(hi, Type::I128);
+        let k = l.b.iconst(Type::I128, 64);
+        let hi = l.b.shl(hi, k);
+        l.b.or(hi, lo)
+    } else if vt == Type::I64 {
+        expected
+    } else {
+        l.b.trunc(expected, vt)
+    };
     let old = l.b.cas(mem, ea, expected, v);
     let won = l.b.icmp(IntCC::Eq, old, expected);
     l.b.jump(done, &[won]);
@@ -1347,6 +1393,20 @@ pub fn store_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
     let so = l.b.get_slot(r.so);
     l.set_cr_field(0, [f0, f0, success, so]);
     Ok(())
+}
+
+impl Lifter<'_, '_> {
+    /// The memory image (as an i128 in memory order) of the register pair RS, RS+1.
+    fn quad_image(&mut self, rs: u32) -> Value {
+        let a = self.gpr(rs);
+        let b = self.gpr(rs + 1);
+        // RS is the upper half of the quadword in the mode's byte order (as for lqarx).
+        let hi = self.b.zext(a, Type::I128);
+        let lo = self.b.zext(b, Type::I128);
+        let k = self.b.iconst(Type::I128, 64);
+        let hi = self.b.shl(hi, k);
+        self.b.or(hi, lo)
+    }
 }
 
 /// sync/lwsync/eieio/isync: a full fence.

@@ -20,7 +20,8 @@
 //! - `vs0`..`vs63` (v128, the ISA's bit 0 = bit 127 of the value): FPR *i* is the upper
 //!   doubleword of VSR *i*, VR *i* is VSR 32+*i*, as the ISA defines;
 //! - `fpscr`, `vscr`, `vrsave` (i32);
-//! - the reservation of `larx`/`stcx.`: `resv_valid` (i1), `resv_addr`, `resv_val` (i64),
+//! - the reservation of `larx`/`stcx.`: `resv_valid` (i1), `resv_addr`, `resv_val` (i64,
+//!   and `resv_val_hi` for lqarx's upper doubleword),
 //!   modelled like AArch64's exclusive monitor: `stcx.` is a compare-and-swap against the
 //!   value `larx` saw.
 //!
@@ -95,6 +96,8 @@ pub struct Regs {
     pub resv_valid: SlotId,
     pub resv_addr: SlotId,
     pub resv_val: SlotId,
+    /// The upper doubleword of a quadword reservation (lqarx).
+    pub resv_val_hi: SlotId,
     /// vs0..vs63.
     pub vs: [SlotId; 64],
 }
@@ -114,6 +117,7 @@ pub fn layout(mode: PpcMode) -> StateLayout {
     b = b.slot("so", Type::I1).slot("ov", Type::I1).slot("ca", Type::I1).slot("xer_bc", Type::I64);
     b = b.slot("fpscr", Type::I32).slot("vscr", Type::I32).slot("vrsave", Type::I32);
     b = b.slot("resv_valid", Type::I1).slot("resv_addr", Type::I64).slot("resv_val", Type::I64);
+    b = b.slot("resv_val_hi", Type::I64);
     for i in 0..64 {
         b = b.slot(&format!("vs{i}"), Type::V128);
     }
@@ -198,6 +202,7 @@ impl Ppc {
             resv_valid: s("resv_valid"),
             resv_addr: s("resv_addr"),
             resv_val: s("resv_val"),
+            resv_val_hi: s("resv_val_hi"),
             vs: std::array::from_fn(|i| s(&format!("vs{i}"))),
         };
         Ppc { layout, regs, mode }

@@ -35,6 +35,25 @@ pub enum VecOp {
     Xxpermdi,
     Xxsldwi,
     Xxspltw,
+    /// vsl/vsr: the whole register by 0..7 bits (VRB's last byte).
+    VslBits,
+    VsrBits,
+    /// vupkhs*/vupkls*: sign-extend the high/low half's elements (imm: source size).
+    Vupkh,
+    Vupkl,
+    /// vmsum{ubm,mbm,uhm,shm} (imm: 0, 1, 2, 3).
+    Vmsum,
+    /// xvcv{sxwsp,uxwsp,spsxws,spuxws} (imm: 0, 1, 2, 3).
+    Xvcvw,
+    /// vpopcnt[bhwd] / vclz[bhwd] (imm: element size).
+    Vpopcnt,
+    Vclz,
+    /// vmuluwm (modulo), vmul[eo][us]w (even/odd words to doublewords; imm bit 4: odd,
+    /// bit 5: signed).
+    Vmuluwm,
+    Vmulw,
+    /// vsumsws: the signed words of a plus word 3 of b, saturated, into word 3.
+    Vsumsws,
 }
 
 const OPS: &[VecOp] = &[
@@ -64,6 +83,17 @@ const OPS: &[VecOp] = &[
     VecOp::Xxpermdi,
     VecOp::Xxsldwi,
     VecOp::Xxspltw,
+    VecOp::VslBits,
+    VecOp::VsrBits,
+    VecOp::Vupkh,
+    VecOp::Vupkl,
+    VecOp::Vmsum,
+    VecOp::Xvcvw,
+    VecOp::Vpopcnt,
+    VecOp::Vclz,
+    VecOp::Vmuluwm,
+    VecOp::Vmulw,
+    VecOp::Vsumsws,
 ];
 
 /// Byte offsets of vs0..vs63 and of cr24..cr27 (CR6) in the ppc state buffer.
@@ -281,6 +311,111 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         VecOp::Xxspltw => {
             let e = elems(&vb, 4);
             from_elems(&[e[imm as usize & 3]; 4], 4)
+        }
+        VecOp::VslBits | VecOp::VsrBits => {
+            let sh = (vb[15] & 7) as u32;
+            let x = u128::from_be_bytes(va);
+            let r = if op == VecOp::VslBits { x << sh } else { x >> sh };
+            r.to_be_bytes()
+        }
+        VecOp::Vupkh | VecOp::Vupkl => {
+            let e = elems(&vb, size);
+            let half = if op == VecOp::Vupkh { &e[..e.len() / 2] } else { &e[e.len() / 2..] };
+            let wide = 2 * size;
+            let mask = if wide == 8 { u64::MAX } else { (1u64 << (8 * wide)) - 1 };
+            let w: Vec<u64> = half.iter().map(|&x| sext(x, size) as u64 & mask).collect();
+            from_elems(&w, wide)
+        }
+        VecOp::Vmsum => {
+            let (src, signed_a, signed_b) = match imm {
+                0 => (1, false, false),
+                1 => (1, true, false),
+                2 => (2, false, false),
+                _ => (2, true, true),
+            };
+            let (ea, eb, ec) = (elems(&va, src), elems(&vb, src), elems(&vc, 4));
+            let per = 4 / src;
+            let w: Vec<u64> = (0..4)
+                .map(|i| {
+                    let mut sum = ec[i] as i64;
+                    for j in 0..per {
+                        let x = if signed_a { sext(ea[i * per + j], src) } else { ea[i * per + j] as i64 };
+                        let y = if signed_b { sext(eb[i * per + j], src) } else { eb[i * per + j] as i64 };
+                        sum = sum.wrapping_add(x.wrapping_mul(y));
+                    }
+                    sum as u64 & 0xffff_ffff
+                })
+                .collect();
+            from_elems(&w, 4)
+        }
+        VecOp::Vpopcnt | VecOp::Vclz => {
+            let e = elems(&vb, size);
+            let bits = 8 * size as u32;
+            let r: Vec<u64> = e
+                .iter()
+                .map(|&x| {
+                    if op == VecOp::Vpopcnt {
+                        x.count_ones() as u64
+                    } else {
+                        (x.leading_zeros() - (64 - bits)) as u64
+                    }
+                })
+                .collect();
+            from_elems(&r, size)
+        }
+        VecOp::Vmuluwm => {
+            let (ea, eb) = (elems(&va, 4), elems(&vb, 4));
+            let r: Vec<u64> = ea.iter().zip(&eb).map(|(&x, &y)| x.wrapping_mul(y) & 0xffff_ffff).collect();
+            from_elems(&r, 4)
+        }
+        VecOp::Vmulw => {
+            let (ea, eb) = (elems(&va, 4), elems(&vb, 4));
+            let odd = imm & 0x10 != 0;
+            let signed = imm & 0x20 != 0;
+            let r: Vec<u64> = (0..2)
+                .map(|i| {
+                    let k = 2 * i + odd as usize;
+                    if signed {
+                        (sext(ea[k], 4) * sext(eb[k], 4)) as u64
+                    } else {
+                        ea[k] * eb[k]
+                    }
+                })
+                .collect();
+            from_elems(&r, 8)
+        }
+        VecOp::Vsumsws => {
+            let (ea, eb) = (elems(&va, 4), elems(&vb, 4));
+            let sum: i64 = ea.iter().map(|&x| sext(x, 4)).sum::<i64>() + sext(eb[3], 4);
+            let sat = sum.clamp(i32::MIN as i64, i32::MAX as i64);
+            from_elems(&[0, 0, 0, sat as u64 & 0xffff_ffff], 4)
+        }
+        VecOp::Xvcvw => {
+            let e = elems(&vb, 4);
+            let w: Vec<u64> = e
+                .iter()
+                .map(|&x| match imm {
+                    0 => (x as u32 as i32 as f32).to_bits() as u64,
+                    1 => (x as u32 as f32).to_bits() as u64,
+                    2 => {
+                        let f = f32::from_bits(x as u32);
+                        if f.is_nan() {
+                            0x8000_0000
+                        } else {
+                            f as i32 as u32 as u64
+                        }
+                    }
+                    _ => {
+                        let f = f32::from_bits(x as u32);
+                        if f.is_nan() {
+                            0
+                        } else {
+                            f as u32 as u64
+                        }
+                    }
+                })
+                .collect();
+            from_elems(&w, 4)
         }
     };
     // SAFETY: forwarded from the caller.

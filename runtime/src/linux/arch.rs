@@ -34,7 +34,8 @@ pub trait LinuxArch: Send + Sync + 'static {
     fn big_endian(&self) -> bool;
     /// `uname -m` and AT_PLATFORM.
     fn machine(&self) -> &'static str;
-    /// AT_PLATFORM (the machine name unless the architecture names a CPU there).
+    /// AT_PLATFORM (the machine name unless the architecture names a CPU there; empty
+    /// for none).
     fn platform(&self) -> &'static str {
         self.machine()
     }

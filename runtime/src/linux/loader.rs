@@ -49,7 +49,7 @@ pub struct LoadSpec {
     pub env: Vec<String>,
     /// AT_EXECFN: the path the program was started by.
     pub execfn: String,
-    /// AT_PLATFORM string ("aarch64").
+    /// AT_PLATFORM string ("aarch64"; empty: no AT_PLATFORM entry).
     pub platform: &'static str,
     pub hwcap: u64,
     pub hwcap2: u64,
@@ -308,9 +308,11 @@ fn build_stack(mem: &UserMemory, top: u64, spec: &LoadSpec, auxv: &mut Vec<(u64,
         arg_ptrs.push(push_bytes(&cstr(a), 1)?);
     }
     arg_ptrs.reverse();
-    let platform = push_bytes(&cstr(spec.platform), 1)?;
+    if !spec.platform.is_empty() {
+        let platform = push_bytes(&cstr(spec.platform), 1)?;
+        auxv.push((AT_PLATFORM, platform));
+    }
     let random = push_bytes(&spec.random, 16)?;
-    auxv.push((AT_PLATFORM, platform));
     auxv.push((AT_RANDOM, random));
     auxv.push((AT_EXECFN, execfn));
     auxv.push((AT_NULL, 0));

@@ -66,7 +66,7 @@ impl Lifter<'_, '_> {
     }
     /// CR1 of a floating-point record form: FPSCR[FX, FEX, VX, OX].
     fn record_fp(&mut self, f: &Fields) {
-        if f.bit('R') {
+        if f.has('R') && f.bit('R') {
             let v = self.b.get_slot(self.regs.fpscr);
             let v = self.b.zext(v, Type::I64);
             let k = self.k(28);
@@ -328,6 +328,46 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
             l.set_dw0(f.get('d'), v);
             l.record_fp(f);
             return Ok(());
+        }
+        "mffsl" => {
+            // DRN (not modelled), FR, FI, FPRF, the enables, NI and RN.
+            let m = l.b.i32(0x7_f0ff);
+            let v = l.b.and(cur, m);
+            let v = l.b.zext(v, Type::I64);
+            l.set_dw0(f.get('d'), v);
+            return Ok(());
+        }
+        "mffsce" | "mffscrn" | "mffscrni" => {
+            let keep = if f.name() == "mffsce" { 0xffff_ffff } else { 0xff };
+            // FRB is read before FRT is written (they may be the same register).
+            let frb = if f.name() == "mffscrn" {
+                let b = l.dw0(f.get('b'));
+                Some(l.low32(b))
+            } else {
+                None
+            };
+            let m = l.b.i32(keep);
+            let v = l.b.and(cur, m);
+            let v = l.b.zext(v, Type::I64);
+            l.set_dw0(f.get('d'), v);
+            match f.name() {
+                "mffsce" => {
+                    let m = l.b.i32(!0xf8);
+                    l.b.and(cur, m)
+                }
+                n => {
+                    let rn = match frb {
+                        None if n == "mffscrni" => l.b.i32(f.get('u')),
+                        _ => {
+                            let three = l.b.i32(3);
+                            l.b.and(frb.expect("mffscrn reads FRB"), three)
+                        }
+                    };
+                    let m = l.b.i32(!3);
+                    let k = l.b.and(cur, m);
+                    l.b.or(k, rn)
+                }
+            }
         }
         "mtfsf" => {
             if f.bit('W') {
@@ -612,7 +652,7 @@ pub fn vsx_move(l: &mut Lifter, f: &Fields) -> LiftResult {
 /// VX-form binary operations.
 pub fn vmx_binary(l: &mut Lifter, f: &Fields) -> LiftResult {
     let name = f.name();
-    let a = if name == "vgbbd" { 32 } else { 32 + f.get('a') };
+    let a = if f.has('a') { 32 + f.get('a') } else { 32 };
     let (t, b) = (32 + f.get('d'), 32 + f.get('b'));
     let shape = |c: char| match c {
         'b' => VecShape::I8x16,
@@ -657,6 +697,18 @@ pub fn vmx_binary(l: &mut Lifter, f: &Fields) -> LiftResult {
     };
     match name {
         "vand" | "vor" | "vxor" | "vandc" | "vorc" | "vnor" | "vnand" | "veqv" => bitwise(l, name),
+        "vadduqm" | "vsubuqm" => {
+            let (x, y) = (l.vs(a), l.vs(b));
+            let x = l.b.convert(Opcode::Bitcast, x, Type::I128);
+            let y = l.b.convert(Opcode::Bitcast, y, Type::I128);
+            let r = if name == "vadduqm" { l.b.add(x, y) } else { l.b.sub(x, y) };
+            let r = l.b.convert(Opcode::Bitcast, r, Type::V128);
+            l.set_vs(t, r);
+        }
+        "vmulouw" | "vmuleuw" | "vmulosw" | "vmulesw" => {
+            let imm = if name.starts_with("vmulo") { 0x10 } else { 0 } | if name.ends_with("sw") { 0x20 } else { 0 };
+            l.vec_call(VecOp::Vmulw, t, a, b, 0, imm);
+        }
         _ if name.starts_with("vaddu") || name.starts_with("vsubu") => {
             let c = name.chars().nth(5).ok_or(Reserved)?;
             let (x, y) = (l.vs(a), l.vs(b));
@@ -681,6 +733,14 @@ pub fn vmx_binary(l: &mut Lifter, f: &Fields) -> LiftResult {
                 "vpkuwum" => (VecOp::Vpku, Some('w')),
                 "vpkuhum" => (VecOp::Vpku, Some('h')),
                 "vgbbd" => (VecOp::Vgbbd, Some('b')),
+                "vsl" => (VecOp::VslBits, Some('b')),
+                "vpopcntb" | "vpopcnth" | "vpopcntw" | "vpopcntd" => (VecOp::Vpopcnt, name.chars().last()),
+                "vclzb" | "vclzh" | "vclzw" | "vclzd" => (VecOp::Vclz, name.chars().last()),
+                "vmuluwm" => (VecOp::Vmuluwm, Some('w')),
+                "vsumsws" => (VecOp::Vsumsws, Some('w')),
+                "vsr" => (VecOp::VsrBits, Some('b')),
+                "vupkhsb" | "vupkhsh" | "vupkhsw" => (VecOp::Vupkh, name.chars().last()),
+                "vupklsb" | "vupklsh" | "vupklsw" => (VecOp::Vupkl, name.chars().last()),
                 "vbpermq" => (VecOp::Vbpermq, Some('b')),
                 _ => return Err(Reserved),
             };
@@ -746,6 +806,10 @@ pub fn vmx_perm(l: &mut Lifter, f: &Fields) -> LiftResult {
     match f.name() {
         "vperm" => l.vec_call(VecOp::Vperm, t, a, b, 32 + f.get('c'), 0),
         "vsel" => l.vec_call(VecOp::Vsel, t, a, b, 32 + f.get('c'), 0),
+        "vmsumubm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 0),
+        "vmsummbm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 1),
+        "vmsumuhm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 2),
+        "vmsumshm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 3),
         _ => l.vec_call(VecOp::Vsldoi, t, a, b, 0, f.get('s')),
     }
     Ok(())
@@ -921,6 +985,11 @@ pub fn vsx_xx2(l: &mut Lifter, f: &Fields) -> LiftResult {
     let b = f.get('Q') << 5 | f.get('b');
     if name == "xxspltw" {
         l.vec_call(VecOp::Xxspltw, t, 0, b, 0, f.get('u'));
+        return Ok(());
+    }
+    let cvw = ["xvcvsxwsp", "xvcvuxwsp", "xvcvspsxws", "xvcvspuxws"];
+    if let Some(k) = cvw.iter().position(|&n| n == name) {
+        l.vec_call(VecOp::Xvcvw, t, 0, b, 0, k as u32);
         return Ok(());
     }
     let ib = l.dw0(b);
