@@ -54,6 +54,8 @@ pub enum VecOp {
     Vmulw,
     /// vsumsws: the signed words of a plus word 3 of b, saturated, into word 3.
     Vsumsws,
+    /// vadd/vsub with saturation (imm: size | signed << 4 | subtract << 5).
+    Vaddsat,
 }
 
 const OPS: &[VecOp] = &[
@@ -94,6 +96,7 @@ const OPS: &[VecOp] = &[
     VecOp::Vmuluwm,
     VecOp::Vmulw,
     VecOp::Vsumsws,
+    VecOp::Vaddsat,
 ];
 
 /// Byte offsets of vs0..vs63 and of cr24..cr27 (CR6) in the ppc state buffer.
@@ -389,6 +392,26 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             let sum: i64 = ea.iter().map(|&x| sext(x, 4)).sum::<i64>() + sext(eb[3], 4);
             let sat = sum.clamp(i32::MIN as i64, i32::MAX as i64);
             from_elems(&[0, 0, 0, sat as u64 & 0xffff_ffff], 4)
+        }
+        VecOp::Vaddsat => {
+            let (ea, eb) = (elems(&va, size), elems(&vb, size));
+            let (signed, sub) = (imm & 0x10 != 0, imm & 0x20 != 0);
+            let bits = 8 * size as u32;
+            let r: Vec<u64> = ea
+                .iter()
+                .zip(&eb)
+                .map(|(&x, &y)| {
+                    let (x, y) = if signed { (sext(x, size), sext(y, size)) } else { (x as i64, y as i64) };
+                    let v = if sub { x - y } else { x + y };
+                    let (lo, hi) = if signed {
+                        (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
+                    } else {
+                        (0, (1i64 << bits) - 1)
+                    };
+                    (v.clamp(lo, hi) as u64) & ((1u64 << bits) - 1)
+                })
+                .collect();
+            from_elems(&r, size)
         }
         VecOp::Xvcvw => {
             let e = elems(&vb, 4);

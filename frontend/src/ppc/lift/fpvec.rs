@@ -705,6 +705,14 @@ pub fn vmx_binary(l: &mut Lifter, f: &Fields) -> LiftResult {
             let r = l.b.convert(Opcode::Bitcast, r, Type::V128);
             l.set_vs(t, r);
         }
+        _ if name.len() == 7 && (name.starts_with("vadd") || name.starts_with("vsub")) && name.ends_with('s') => {
+            // vadd[us][bhw]s / vsub[us][bhw]s: saturating (VSCR.SAT is not modelled).
+            let c = name.chars().nth(5).ok_or(Reserved)?;
+            let imm = size(c)
+                | if name.as_bytes()[4] == b's' { 0x10 } else { 0 }
+                | if name.starts_with("vsub") { 0x20 } else { 0 };
+            l.vec_call(VecOp::Vaddsat, t, a, b, 0, imm);
+        }
         "vmulouw" | "vmuleuw" | "vmulosw" | "vmulesw" => {
             let imm = if name.starts_with("vmulo") { 0x10 } else { 0 } | if name.ends_with("sw") { 0x20 } else { 0 };
             l.vec_call(VecOp::Vmulw, t, a, b, 0, imm);
@@ -879,6 +887,29 @@ pub fn vsx_xx3(l: &mut Lifter, f: &Fields) -> LiftResult {
         "xxsldwi" => l.vec_call(VecOp::Xxsldwi, t, a, b, 0, f.get('h')),
         "xxmrghw" => l.vec_call(VecOp::Vmrgh, t, a, b, 0, 4),
         "xxmrglw" => l.vec_call(VecOp::Vmrgl, t, a, b, 0, 4),
+        _ if name.starts_with("xvmadd") || name.starts_with("xvmsub") => {
+            // xv{madd,msub}{a,m}{sp,dp}: a-form T = A * B + T, m-form T = A * T + B
+            // (msub subtracts the addend).
+            let (shape, ft, n) =
+                if name.ends_with("dp") { (VecShape::I64x2, Type::F64, 2) } else { (VecShape::I32x4, Type::F32, 4) };
+            let aform = name.as_bytes()[6] == b'a';
+            let sub = name.starts_with("xvmsub");
+            let (x, y, z) = (l.vs(a), l.vs(b), l.vs(t));
+            let mut r = l.b.vconst(0);
+            for i in 0..n {
+                let get = |l: &mut Lifter, v: Value| {
+                    let e = l.b.vextract(shape, v, i);
+                    l.b.convert(Opcode::Bitcast, e, ft)
+                };
+                let (xa, xb, xt) = (get(l, x), get(l, y), get(l, z));
+                let (m2, add) = if aform { (xb, xt) } else { (xt, xb) };
+                let add = if sub { l.b.op(Opcode::Fneg, &[add]) } else { add };
+                let v = l.b.op(Opcode::Fma, &[xa, m2, add]);
+                let vi = l.b.convert(Opcode::Bitcast, v, shape.lane_type());
+                r = l.b.vinsert(shape, r, vi, i);
+            }
+            l.set_vs(t, r);
+        }
         "xvadddp" | "xvsubdp" | "xvmuldp" | "xvdivdp" | "xvaddsp" | "xvsubsp" | "xvmulsp" | "xvdivsp" => {
             let (shape, ft, n) =
                 if name.ends_with("dp") { (VecShape::I64x2, Type::F64, 2) } else { (VecShape::I32x4, Type::F32, 4) };
@@ -933,8 +964,8 @@ pub fn vsx_xx3(l: &mut Lifter, f: &Fields) -> LiftResult {
                     l.b.convert(Opcode::Bitcast, r, Type::F64)
                 }
                 _ => {
-                    // xs[n]m{add,sub}{a,m}dp: the A forms T = A*T + B... per the ISA:
-                    // a-form: T = A * T(old) ± B? No: a-form multiplies A by T and adds B.
+                    // xs[n]m{add,sub}{a,m}dp: a-form T = A * B + T, m-form T = A * T + B
+                    // (sub subtracts the addend, n negates the result).
                     let xt = l.dw0(t);
                     let xt = l.b.convert(Opcode::Bitcast, xt, Type::F64);
                     let (m1, m2, add) = if base.ends_with('a') { (xa, xb, xt) } else { (xa, xt, xb) };
@@ -996,12 +1027,13 @@ pub fn vsx_xx2(l: &mut Lifter, f: &Fields) -> LiftResult {
     let xb = l.b.convert(Opcode::Bitcast, ib, Type::F64);
     let r: Value = match name {
         "xscvdpsp" | "xscvdpspn" => {
-            // The single goes to word 0 (and, for xscvdpsp, word 1 too; QEMU copies it).
+            // The single goes to words 0 and 1 (POWER8 and QEMU copy it; gcc reads word 1
+            // with mfvsrwz).
             let s = l.b.convert(Opcode::Fdemote, xb, Type::F32);
             let w = l.b.convert(Opcode::Bitcast, s, Type::I32);
             let v = l.vs(t);
             let v = l.b.vinsert(VecShape::I32x4, v, w, 3);
-            let v = if name == "xscvdpsp" { l.b.vinsert(VecShape::I32x4, v, w, 2) } else { v };
+            let v = l.b.vinsert(VecShape::I32x4, v, w, 2);
             l.set_vs(t, v);
             return Ok(());
         }
