@@ -13,8 +13,11 @@ use std::sync::OnceLock;
 
 /// Helper ids, registered once.
 pub struct PpcHelpers {
-    /// `ppc_fpscr_write(fpscr)`: apply FPSCR[RN] to the host.
+    /// `ppc_fpscr_write(fpscr)`: apply FPSCR[RN] to the host and clear its exception
+    /// flags (the slot now holds the guest's).
     pub fpscr_write: HelperId,
+    /// `ppc_fpscr_read(fpscr_slot) -> fpscr`: the slot plus the host's exception flags.
+    pub fpscr_read: HelperId,
     /// `ppc_timebase() -> tb`.
     pub timebase: HelperId,
     /// `ppc_vec(op, regs, imm)`: a vector operation on the VSRs in the state.
@@ -50,8 +53,29 @@ pub fn mxcsr_rc_for(fpscr: u32) -> u32 {
 }
 
 unsafe extern "C" fn fpscr_write(_: *mut u8, fpscr: u64, _: u64, _: u64, _: u64) -> u64 {
-    set_mxcsr(get_mxcsr() & !MXCSR_RC | mxcsr_rc_for(fpscr as u32));
+    set_mxcsr(get_mxcsr() & !(MXCSR_RC | MXCSR_FLAGS) | mxcsr_rc_for(fpscr as u32));
     0
+}
+
+const MXCSR_FLAGS: u32 = 0x3f;
+
+/// FPSCR exception bits for the MXCSR flags: IE -> VX (and VXSOFT), ZE -> ZX, OE -> OX,
+/// UE -> UX, PE -> XX; FX when any is set.
+pub fn fpscr_flags_from_mxcsr(m: u32) -> u32 {
+    let mut f = 0;
+    for (x86, bit) in [(0, 1 << 29 | 1 << 10), (2, 1 << 26), (3, 1 << 28), (4, 1 << 27), (5, 1 << 25)] {
+        if m >> x86 & 1 != 0 {
+            f |= bit;
+        }
+    }
+    if f != 0 {
+        f |= 1 << 31;
+    }
+    f
+}
+
+unsafe extern "C" fn fpscr_read(_: *mut u8, slot: u64, _: u64, _: u64, _: u64) -> u64 {
+    (slot as u32 | fpscr_flags_from_mxcsr(get_mxcsr())) as u64
 }
 
 /// Time base frequency.
@@ -81,6 +105,7 @@ pub fn helpers() -> &'static PpcHelpers {
         };
         PpcHelpers {
             fpscr_write: reg("ppc_fpscr_write", fpscr_write, vec![Type::I64], None, HelperEffects::WritesState),
+            fpscr_read: reg("ppc_fpscr_read", fpscr_read, vec![Type::I64], Some(Type::I64), HelperEffects::ReadsState),
             timebase: reg("ppc_timebase", timebase, vec![], Some(Type::I64), HelperEffects::ReadsState),
             vec: reg("ppc_vec", vec, vec![Type::I64, Type::I64, Type::I64], None, HelperEffects::WritesState),
         }

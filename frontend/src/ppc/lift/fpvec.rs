@@ -321,7 +321,10 @@ pub fn fp_cmp(l: &mut Lifter, f: &Fields) -> LiftResult {
 /// mffs, mtfsf, mtfsfi, mtfsb0, mtfsb1.
 pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
     let slot = l.regs.fpscr;
-    let cur = l.b.get_slot(slot);
+    let raw = l.b.get_slot(slot);
+    let raw = l.b.zext(raw, Type::I64);
+    let cur = l.b.call(helpers().fpscr_read, &[raw]).expect("result");
+    let cur = l.low32(cur);
     let new = match f.name() {
         "mffs" => {
             let v = l.b.zext(cur, Type::I64);
