@@ -9,8 +9,9 @@
 //!   (ELFv2) with `powerpc64le-linux-gnu-gcc`, static at `-O0` and `-O2`,
 //!   against `qemu-ppc64le-static` (see [`PPC64LE`] for the cases left out and
 //!   why).
-//! * `busybox_matches_qemu`: Debian's busybox-static (arm64) running shell
-//!   scripts over a prepared directory (see [`BUSYBOX`]).
+//! * `busybox_matches_qemu`, `ppc64le_busybox_matches_qemu`: Debian's
+//!   busybox-static (arm64, ppc64el) running shell scripts over a prepared
+//!   directory (see [`BUSYBOX`]).
 //! * `bad_inputs_give_one_error_line`: files mimic must refuse cleanly.
 //!
 //! Prerequisites are fetched and built by the test itself, each step
@@ -431,10 +432,6 @@ fn script(name: &str, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or("").to_string())
 }
 
-fn qemu_path() -> Option<String> {
-    qemu_path_of(QEMU)
-}
-
 fn qemu_path_of(qemu: &str) -> Option<String> {
     let out = Command::new("sh").args(["-c", &format!("command -v {qemu}")]).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -465,10 +462,6 @@ fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec
 
 fn filter_matches(name: &str) -> bool {
     std::env::var("LINUX_USER_FILTER").map_or(true, |f| name.contains(&f))
-}
-
-fn finish(what: &str, total: usize, mismatches: Vec<String>) {
-    finish_against(what, QEMU, total, mismatches)
 }
 
 fn finish_against(what: &str, qemu: &str, total: usize, mismatches: Vec<String>) {
@@ -683,12 +676,22 @@ fn prepare_busybox_dir(dir: &Path) {
 
 #[test]
 fn busybox_matches_qemu() {
-    let Some(qemu) = qemu_path() else {
-        return skip("no qemu-aarch64-static (apt-get install qemu-user-static)");
+    busybox_on(QEMU, "arm64");
+}
+
+#[test]
+fn ppc64le_busybox_matches_qemu() {
+    busybox_on("qemu-ppc64le-static", "ppc64el");
+}
+
+/// Debian's busybox-static for `dpkg_arch`, under `qemu` and mimic.
+fn busybox_on(qemu_name: &str, dpkg_arch: &str) {
+    let Some(qemu) = qemu_path_of(qemu_name) else {
+        return skip(&format!("no {qemu_name} (apt-get install qemu-user-static)"));
     };
-    let busybox = match script("busybox.sh", &[]) {
+    let busybox = match script("busybox.sh", &[dpkg_arch]) {
         Ok(p) => p,
-        Err(e) => return skip(&format!("no arm64 busybox: {e}")),
+        Err(e) => return skip(&format!("no {dpkg_arch} busybox: {e}")),
     };
     let applets: Vec<String> = {
         let out = Command::new(&qemu).arg(&busybox).arg("--list").output().expect("busybox --list");
@@ -745,7 +748,7 @@ fn busybox_matches_qemu() {
         );
         r
     });
-    finish("busybox", total, results.into_iter().flatten().collect());
+    finish_against(&format!("busybox ({dpkg_arch})"), qemu_name, total, results.into_iter().flatten().collect());
 }
 
 /// A minimal little-endian ELF64 executable image: header, program headers

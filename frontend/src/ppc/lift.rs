@@ -62,6 +62,18 @@ struct Bo {
     ctr_zero: bool,
 }
 
+/// Whether BO is a defined encoding: the "z" bits of the decrement-and-test forms and of
+/// branch-always must be zero, and the `at` hint 01 is reserved (objdump rejects these;
+/// hardware ignores them).
+fn bo_valid(o: u32) -> bool {
+    match o & 0b10100 {
+        0b10100 => o == 0b10100,
+        0 => o & 1 == 0,
+        0b00100 => o & 3 != 1,
+        _ => !(o & 0b01000 == 0 && o & 1 == 1),
+    }
+}
+
 fn bo(o: u32) -> Bo {
     Bo { test_cond: o & 16 == 0, cond_true: o & 8 != 0, dec_ctr: o & 4 == 0, ctr_zero: o & 2 != 0 }
 }
@@ -870,6 +882,7 @@ pub fn branch(l: &mut Lifter, f: &Fields) -> LiftResult {
 }
 
 pub fn branch_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
+    check(bo_valid(f.get('o')))?;
     let off = f.signed('i') << 2;
     let target = if f.bit('A') { off as u64 } else { l.pc.wrapping_add(off as u64) };
     let c = l.branch_cond(f.get('o'), f.get('B'));
@@ -889,6 +902,7 @@ pub fn branch_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
 pub fn branch_lr_ctr(l: &mut Lifter, f: &Fields) -> LiftResult {
     let name = f.name();
     let o = f.get('o');
+    check(bo_valid(o) && f.get('h') != 2)?;
     if name == "bcctr" && o & 4 == 0 {
         return Err(Reserved); // bcctr with CTR decrement is invalid
     }
@@ -1050,6 +1064,9 @@ pub fn mfcr(l: &mut Lifter, f: &Fields) -> LiftResult {
 
 pub fn mtcrf(l: &mut Lifter, f: &Fields) -> LiftResult {
     let fxm = f.get('c');
+    if f.name() == "mtocrf" && fxm.count_ones() != 1 {
+        return Err(Reserved);
+    }
     let s = l.gpr(f.get('d'));
     for n in 0..8 {
         if fxm & (0x80 >> n) != 0 {
@@ -1079,6 +1096,9 @@ fn spr(f: &Fields) -> u32 {
 
 pub fn mfspr(l: &mut Lifter, f: &Fields) -> LiftResult {
     let r = l.regs;
+    if f.name() == "mftb" && spr(f) != SPR_TB {
+        return Err(Reserved);
+    }
     let v = match spr(f) {
         SPR_XER => l.xer_value(),
         SPR_LR => l.b.get_slot(r.lr),
@@ -1222,7 +1242,7 @@ pub fn lq_stq(l: &mut Lifter, f: &Fields) -> LiftResult {
 pub fn lmw_stmw(l: &mut Lifter, f: &Fields) -> LiftResult {
     let (rt, ra) = (f.get('d'), f.get('a'));
     let load = f.name() == "lmw";
-    if load && ra >= rt && ra != 0 {
+    if load && ra >= rt {
         return Err(Reserved);
     }
     let ea = l.ea_d(ra, f.signed('i'));
@@ -1300,7 +1320,9 @@ pub fn load_reserve(l: &mut Lifter, f: &Fields) -> LiftResult {
         _ => 16,
     };
     let rt = f.get('d');
-    if size == 16 && (rt % 2 != 0 || rt == f.get('a') || rt + 1 == f.get('b')) {
+    if size == 16
+        && (rt % 2 != 0 || rt == f.get('a') || rt + 1 == f.get('a') || rt == f.get('b') || rt + 1 == f.get('b'))
+    {
         return Err(Reserved);
     }
     let ea = l.ea_x(f.get('a'), f.get('b'));
@@ -1409,14 +1431,21 @@ impl Lifter<'_, '_> {
     }
 }
 
-/// sync/lwsync/eieio/isync: a full fence.
-pub fn fence(l: &mut Lifter, _: &Fields) -> LiftResult {
+/// sync/lwsync/eieio/isync: a full fence (sync's L = 3 is reserved).
+pub fn fence(l: &mut Lifter, f: &Fields) -> LiftResult {
+    if f.has('l') && f.get('l') == 3 {
+        return Err(Reserved);
+    }
     l.b.fence(FenceKind::SeqCst);
     Ok(())
 }
 
-/// Cache hints and flushes (dcbt, dcbtst, dcbst, dcbf, icbt): nothing to do.
-pub fn nop(_: &mut Lifter, _: &Fields) -> LiftResult {
+/// Cache hints and flushes (dcbt, dcbtst, dcbst, dcbf, icbt): nothing to do (dcbf's
+/// L = 2 is reserved).
+pub fn nop(_: &mut Lifter, f: &Fields) -> LiftResult {
+    if f.name() == "dcbf" && f.get('l') == 2 {
+        return Err(Reserved);
+    }
     Ok(())
 }
 

@@ -51,9 +51,9 @@ pub static PPC: &[Pattern] = table! {
     "b"        "010010iiiiiiiiiiiiiiiiiiiiiiiiAk" branch;
     "bc"       "010000oooooBBBBBiiiiiiiiiiiiiiAk" branch_cond;
     "sc"       "01000100000000000000000000000010" sc;
-    "bclr"     "010011oooooBBBBBxxxhh0000010000k" branch_lr_ctr;
-    "bcctr"    "010011oooooBBBBBxxxhh1000010000k" branch_lr_ctr;
-    "bctar"    "010011oooooBBBBBxxxhh1000110000k" branch_lr_ctr;
+    "bclr"     "010011oooooBBBBB000hh0000010000k" branch_lr_ctr;
+    "bcctr"    "010011oooooBBBBB000hh1000010000k" branch_lr_ctr;
+    "bctar"    "010011oooooBBBBB000hh1000110000k" branch_lr_ctr;
     // Condition register logic.
     "mcrf"     "010011fff00ggg000000000000000000" mcrf;
     "crnor"    "010011dddddaaaaabbbbb00001000010" cr_logic;
@@ -133,10 +133,10 @@ pub static PPC: &[Pattern] = table! {
     "divweu"   "011111dddddaaaaabbbbbO110001011R" div;
     "divde"    "011111dddddaaaaabbbbbO110101001R" div;
     "divwe"    "011111dddddaaaaabbbbbO110101011R" div;
-    "mulhdu"   "011111dddddaaaaabbbbbx000001001R" mul;
-    "mulhwu"   "011111dddddaaaaabbbbbx000001011R" mul;
-    "mulhd"    "011111dddddaaaaabbbbbx001001001R" mul;
-    "mulhw"    "011111dddddaaaaabbbbbx001001011R" mul;
+    "mulhdu"   "011111dddddaaaaabbbbb0000001001R" mul;
+    "mulhwu"   "011111dddddaaaaabbbbb0000001011R" mul;
+    "mulhd"    "011111dddddaaaaabbbbb0001001001R" mul;
+    "mulhw"    "011111dddddaaaaabbbbb0001001011R" mul;
     "modud"    "011111dddddaaaaabbbbb01000010010" modulo;
     "moduw"    "011111dddddaaaaabbbbb01000010110" modulo;
     "modsd"    "011111dddddaaaaabbbbb11000010010" modulo;
@@ -377,9 +377,9 @@ pub static PPC: &[Pattern] = table! {
     "vspltisb" "000100dddddiiiii0000001100001100" vmx_splat;
     "vspltish" "000100dddddiiiii0000001101001100" vmx_splat;
     "vspltisw" "000100dddddiiiii0000001110001100" vmx_splat;
-    "vspltb"   "000100dddddxuuuubbbbb01000001100" vmx_splat;
-    "vsplth"   "000100dddddxuuuubbbbb01001001100" vmx_splat;
-    "vspltw"   "000100dddddxuuuubbbbb01010001100" vmx_splat;
+    "vspltb"   "000100ddddd0uuuubbbbb01000001100" vmx_splat;
+    "vsplth"   "000100ddddd0uuuubbbbb01001001100" vmx_splat;
+    "vspltw"   "000100ddddd0uuuubbbbb01010001100" vmx_splat;
     "vcmpequb" "000100dddddaaaaabbbbbR0000000110" vmx_cmp;
     "vcmpequh" "000100dddddaaaaabbbbbR0001000110" vmx_cmp;
     "vcmpequw" "000100dddddaaaaabbbbbR0010000110" vmx_cmp;
