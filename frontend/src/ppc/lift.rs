@@ -377,8 +377,9 @@ pub fn mul(l: &mut Lifter, f: &Fields) -> LiftResult {
     Ok(())
 }
 
-/// divd/divdu/divw/divwu (and the extended forms): division by zero and MIN / -1 give
-/// 0 with OV set, as QEMU computes it (the ISA leaves the quotient undefined).
+/// divd/divdu/divw/divwu (and the extended word forms): the ISA leaves the quotient of a
+/// division by zero (or MIN / -1) undefined; QEMU divides by 1 instead, so the result is
+/// the dividend, and so does mimic (OV is set for them).
 pub fn div(l: &mut Lifter, f: &Fields) -> LiftResult {
     let name = f.name();
     let word = name.contains('w');
@@ -411,27 +412,27 @@ pub fn div(l: &mut Lifter, f: &Fields) -> LiftResult {
         let ovf = l.b.and(is_min, is_m1);
         bad = l.b.or(bad, ovf);
     }
+    let one = l.k(1);
+    let y = l.b.select(bad, one, y);
     let q = l.b.op(if signed { Opcode::Sdiv } else { Opcode::Udiv }, &[x, y]);
-    let mut bad_ext = bad;
+    let mut ov = bad;
     let q = if word {
-        // The word forms' quotient must fit 32 bits (extended forms); the upper word of the
-        // result is undefined: QEMU zero-extends it.
+        // The upper word of the result is undefined: QEMU zero-extends the quotient.
         if ext {
             let fits = if signed { l.sext32(q) } else { l.zext32(q) };
             let over = l.b.icmp(IntCC::Ne, fits, q);
-            bad_ext = l.b.or(bad, over);
+            ov = l.b.or(bad, over);
         }
         l.zext32(q)
     } else {
         q
     };
-    let r = l.b.select(bad_ext, zero, q);
     if f.bit('O') {
-        l.set_ov(bad_ext);
+        l.set_ov(ov);
     }
-    l.set_gpr(f.get('d'), r);
+    l.set_gpr(f.get('d'), q);
     if f.bit('R') {
-        l.record(r);
+        l.record(q);
     }
     Ok(())
 }
