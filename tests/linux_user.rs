@@ -69,7 +69,7 @@ struct Target {
 }
 
 const AARCH64: Target =
-    Target { triple: "aarch64-linux-gnu", qemu: QEMU, variants: VARIANTS, sysroot: true, skip: &[], qemu_fixups: &[] };
+    Target { triple: "aarch64-linux-gnu", qemu: QEMU, variants: VARIANTS, sysroot: true, skip: &[] };
 
 /// ppc64le: static builds (Debian's ppc64el cross glibc has no rcrt1.o, so no
 /// static-pie; the dynamic builds need a ppc64el sysroot, not fetched yet).
