@@ -3,8 +3,10 @@
 use clap::Args;
 use mimic_backend::OptLevel;
 use mimic_runtime::linux::arch::Aarch64Linux;
+use mimic_runtime::linux::arch::LinuxArch;
 use mimic_runtime::linux::elf::Arch;
-use mimic_runtime::linux::process::{read_program, Options, Process, StatsFormat};
+use mimic_runtime::linux::ppc::Ppc64LeLinux;
+use mimic_runtime::linux::process::{read_program, Options, Process, StatsFormat, Thread};
 use mimic_runtime::{EngineConfig, Tier, Trace};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -121,17 +123,25 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
         super::StatsFormat::Json => StatsFormat::Json,
     });
     let opts = Options { sysroot: a.sysroot.clone(), strace: a.strace, exec_args, stats, stats_file: a.stats_file };
-    let thread = match img.arch {
-        Arch::Aarch64 => Process::start(Aarch64Linux::new(), &program, &bytes, &img, args, env, opts, config)
-            .map_err(|e| e.to_string())?,
-        other => {
-            return Err(format!(
-                "{}: a {} program; mimic runs aarch64 programs in user mode so far",
-                program.display(),
-                other.name()
-            ))
-        }
-    };
+    match img.arch {
+        Arch::Aarch64 => run_thread(
+            Process::start(Aarch64Linux::new(), &program, &bytes, &img, args, env, opts, config)
+                .map_err(|e| e.to_string())?,
+        ),
+        Arch::Ppc64Le => run_thread(
+            Process::start(Ppc64LeLinux::new(), &program, &bytes, &img, args, env, opts, config)
+                .map_err(|e| e.to_string())?,
+        ),
+        other => Err(format!(
+            "{}: a {} program; mimic runs aarch64 and ppc64le programs in user mode so far",
+            program.display(),
+            other.name()
+        )),
+    }
+}
+
+/// Run the main guest thread; it ends the process when the guest exits.
+fn run_thread<A: LinuxArch>(thread: Thread<A>) -> ! {
     let code = thread.run();
     // The main thread called exit while other threads run: the last one ends the
     // process.

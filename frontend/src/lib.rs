@@ -5,6 +5,8 @@
 //! indirect lookup, invalidation, tiering) without a real ISA's bulk.
 
 pub mod aarch64;
+pub mod decode;
+pub mod ppc;
 pub mod toy;
 
 use mimic_ir::{MemFault, Region, StateLayout};

@@ -116,7 +116,7 @@ pub fn mnemonic(word: u32) -> Option<&'static str> {
     let mut region = Region::new(fe.layout.clone(), 0x1000);
     let mut b = Builder::new(&mut region);
     let mut l = Lifter { b: &mut b, regs: &fe.regs, pc: 0x1000, entry: 0x1000 };
-    (f.lift_fn())(&mut l, &f).ok().map(|_| f.name())
+    (decoder().pattern(&f).lift)(&mut l, &f).ok().map(|_| f.name())
 }
 
 /// The A64 frontend (user mode, EL0).
@@ -199,7 +199,7 @@ impl Aarch64 {
 }
 
 fn lift_one(l: &mut Lifter, f: &Fields) -> bool {
-    (f.lift_fn())(l, f).is_ok()
+    (decoder().pattern(f).lift)(l, f).is_ok()
 }
 
 impl Frontend for Aarch64 {

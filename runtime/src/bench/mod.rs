@@ -16,6 +16,7 @@ pub mod translate;
 
 use crate::linux::arch::{Aarch64Linux, LinuxArch};
 use crate::linux::elf::Arch;
+use crate::linux::ppc::Ppc64LeLinux;
 use code::CodeImage;
 use mimic_frontend::Frontend;
 use serde_json::{json, Value};
@@ -44,7 +45,7 @@ impl std::fmt::Display for BenchError {
             BenchError::Io { path, err } => write!(f, "{path}: {err}"),
             BenchError::Code { path, err } => write!(f, "{path}: {err}"),
             BenchError::Unsupported { path, arch } => {
-                write!(f, "{path}: a {} program; mimic translates aarch64 so far", arch.name())
+                write!(f, "{path}: a {} program; mimic translates aarch64 and ppc64le so far", arch.name())
             }
             BenchError::Compile(e) => write!(f, "{e}"),
             BenchError::Run(m) => write!(f, "{m}"),
@@ -58,6 +59,10 @@ pub fn frontend_for(arch: Arch) -> Option<(Box<dyn Frontend>, Option<u8>)> {
     match arch {
         Arch::Aarch64 => {
             let a = Aarch64Linux::new();
+            Some((Box::new(a.frontend()), Some(a.addr_bits())))
+        }
+        Arch::Ppc64Le => {
+            let a = Ppc64LeLinux::new();
             Some((Box::new(a.frontend()), Some(a.addr_bits())))
         }
         _ => None,

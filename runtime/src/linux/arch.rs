@@ -34,8 +34,22 @@ pub trait LinuxArch: Send + Sync + 'static {
     fn big_endian(&self) -> bool;
     /// `uname -m` and AT_PLATFORM.
     fn machine(&self) -> &'static str;
+    /// AT_PLATFORM (the machine name unless the architecture names a CPU there; empty
+    /// for none).
+    fn platform(&self) -> &'static str {
+        self.machine()
+    }
     /// AT_HWCAP, AT_HWCAP2: exactly what the frontend implements.
     fn hwcap(&self) -> (u64, u64);
+    /// Architecture-specific auxv entries (PowerPC's cache block sizes).
+    fn extra_auxv(&self) -> Vec<(u64, u64)> {
+        Vec::new()
+    }
+    /// The guest's `struct stat` for a host one (asm-generic's 128-byte layout unless
+    /// the architecture has its own).
+    fn stat_bytes(&self, st: &libc::stat) -> Vec<u8> {
+        super::syscall::stat_generic(st).to_vec()
+    }
     fn minsigstksz(&self) -> Option<u64>;
     /// The generic name of syscall `nr` (the dispatcher works on names).
     fn syscall_name(&self, nr: u64) -> Option<&'static str>;

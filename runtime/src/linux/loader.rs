@@ -49,12 +49,14 @@ pub struct LoadSpec {
     pub env: Vec<String>,
     /// AT_EXECFN: the path the program was started by.
     pub execfn: String,
-    /// AT_PLATFORM string ("aarch64").
+    /// AT_PLATFORM string ("aarch64"; empty: no AT_PLATFORM entry).
     pub platform: &'static str,
     pub hwcap: u64,
     pub hwcap2: u64,
     /// AT_MINSIGSTKSZ, when the architecture reports it.
     pub minsigstksz: Option<u64>,
+    /// Further architecture-specific auxv entries.
+    pub extra_auxv: Vec<(u64, u64)>,
     /// The 16 bytes AT_RANDOM points at.
     pub random: [u8; 16],
     /// Where to look for the dynamic linker (`-L`): tried before the host path.
@@ -268,6 +270,7 @@ pub fn load(mem: &UserMemory, exe: &ElfImage, bytes: &[u8], spec: &LoadSpec) -> 
     if let Some(m) = spec.minsigstksz {
         auxv.push((AT_MINSIGSTKSZ, m));
     }
+    auxv.extend_from_slice(&spec.extra_auxv);
     let sp = build_stack(mem, stack_top, spec, &mut auxv)?;
     Ok(Started { pc, sp, entry, bias, interp_base, brk: image.1, image })
 }
@@ -305,9 +308,11 @@ fn build_stack(mem: &UserMemory, top: u64, spec: &LoadSpec, auxv: &mut Vec<(u64,
         arg_ptrs.push(push_bytes(&cstr(a), 1)?);
     }
     arg_ptrs.reverse();
-    let platform = push_bytes(&cstr(spec.platform), 1)?;
+    if !spec.platform.is_empty() {
+        let platform = push_bytes(&cstr(spec.platform), 1)?;
+        auxv.push((AT_PLATFORM, platform));
+    }
     let random = push_bytes(&spec.random, 16)?;
-    auxv.push((AT_PLATFORM, platform));
     auxv.push((AT_RANDOM, random));
     auxv.push((AT_EXECFN, execfn));
     auxv.push((AT_NULL, 0));

@@ -2,8 +2,9 @@
 //!
 //! - [`elf`]: ELF parsing and validation; [`loader`]: the address space a program starts
 //!   with (segments, dynamic linker, stack, auxv).
-//! - [`arch`]: the per-architecture ABI (registers, structures, signal frames);
-//!   [`sysno`]: the generic syscall numbers.
+//! - [`arch`]: the per-architecture ABI (registers, structures, signal frames) and
+//!   AArch64's; [`ppc`]: PowerPC's; [`sysno`]: the generic syscall numbers,
+//!   [`sysno_ppc64`]: ppc64's.
 //! - [`process`]: processes and threads (one host thread per guest thread);
 //!   [`syscall`]: the system calls, shared by all architectures; [`signal`]: guest
 //!   signals and how host signals reach them.
@@ -11,7 +12,9 @@
 pub mod arch;
 pub mod elf;
 pub mod loader;
+pub mod ppc;
 pub mod process;
 pub mod signal;
 pub mod syscall;
 pub mod sysno;
+pub mod sysno_ppc64;

@@ -222,7 +222,10 @@ impl<A: LinuxArch> Thread<A> {
         let (nr, a) = self.proc.arch.syscall(&self.state);
         let name = self.proc.arch.syscall_name(nr);
         let r = match name {
-            Some(n) => self.dispatch(n, a),
+            Some(n) => match legacy(n, a) {
+                Some((n, a)) => self.dispatch(n, a),
+                None => self.dispatch(n, a),
+            },
             None => Err(libc::ENOSYS as i64),
         };
         if matches!(r, Err(e) if e == libc::ENOSYS as i64) {
@@ -317,6 +320,17 @@ impl<A: LinuxArch> Thread<A> {
             }
             "dup" => hsys!(SYS_dup, fd),
             "dup3" => hsys!(SYS_dup3, fd, a[1] as i32, open_flags_to_host(a[2])),
+            "dup2" => hsys!(SYS_dup2, fd, a[1] as i32),
+            "_llseek" => {
+                // 32-bit-style lseek (ppc64 glibc uses it): offset in two halves, the
+                // 64-bit result stored through a pointer.
+                let off = (a[1] << 32 | (a[2] & 0xffff_ffff)) as i64;
+                self.ptr(a[3], 8, true)?;
+                let Out::Val(r) = hsys!(SYS_lseek, fd, off, a[4])? else { unreachable!() };
+                let b = if self.proc.arch.big_endian() { r.to_be_bytes() } else { r.to_le_bytes() };
+                self.write_out(a[3], &b)?;
+                v(0)
+            }
             "fcntl" => self.fcntl(a),
             "ioctl" => {
                 let req = a[1] & 0xffff_ffff;
@@ -450,6 +464,15 @@ impl<A: LinuxArch> Thread<A> {
                 let o1 = self.ptr_opt(a[1], 8, true)?;
                 let o2 = self.ptr_opt(a[3], 8, true)?;
                 hsys!(SYS_copy_file_range, fd, o1, a[2] as i32, o2, a[4], a[5] as u32)
+            }
+            "poll" => {
+                let fds = self.ptr(a[0], 8 * a[1], true)?;
+                hsys!(SYS_poll, fds, a[1], a[2] as i32)
+            }
+            "alarm" => hsys!(SYS_alarm, a[0] as u32),
+            "time" => {
+                let t = self.ptr_opt(a[0], 8, true)?;
+                hsys!(SYS_time, t)
             }
             "ppoll" => {
                 let fds = self.ptr(a[0], 8 * a[1], true)?;
@@ -800,8 +823,8 @@ impl<A: LinuxArch> Thread<A> {
                 self.write_out(a[0], &p.to_le_bytes())?;
                 v(0)
             }
-            "rt_sigsuspend" => {
-                let m = self.read_u64(a[0])?;
+            "rt_sigsuspend" | "pause" => {
+                let m = if name == "pause" { self.mask } else { self.read_u64(a[0])? };
                 let old = self.mask;
                 self.set_mask(m);
                 while self.deliverable_with(self.mask).is_none() {
@@ -909,7 +932,8 @@ impl<A: LinuxArch> Thread<A> {
             None => CString::default(),
         };
         hsys!(libc::SYS_newfstatat, dirfd, p.as_ptr(), &mut st as *mut libc::stat, flags as i32)?;
-        self.write_out(out, &stat_generic(&st))?;
+        let b = self.proc.arch.stat_bytes(&st);
+        self.write_out(out, &b)?;
         Ok(Out::Val(0))
     }
 
@@ -1095,7 +1119,42 @@ impl<A: LinuxArch> Thread<A> {
 
 /// Calls that report EINTR even when no guest handler ran (they wait for signals).
 fn returns_eintr(name: Option<&str>) -> bool {
-    matches!(name, Some("rt_sigsuspend" | "rt_sigtimedwait" | "ppoll" | "pselect6" | "epoll_pwait"))
+    matches!(name, Some("rt_sigsuspend" | "pause" | "rt_sigtimedwait" | "ppoll" | "poll" | "pselect6" | "epoll_pwait"))
+}
+
+/// Older system calls that some architectures keep (ppc64, x86-64, i386...), as the
+/// `*at` or newer call each is equal to: (name, arguments).
+fn legacy(name: &str, a: [u64; 6]) -> Option<(&'static str, [u64; 6])> {
+    const FDCWD: u64 = -100i64 as u64;
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    const AT_REMOVEDIR: u64 = 0x200;
+    // O_WRONLY | O_CREAT | O_TRUNC (the same in every Linux ABI).
+    const CREAT: u64 = 0o1101;
+    const SIGCHLD: u64 = 17;
+    Some(match name {
+        "open" => ("openat", [FDCWD, a[0], a[1], a[2], 0, 0]),
+        "creat" => ("openat", [FDCWD, a[0], CREAT, a[1], 0, 0]),
+        "unlink" => ("unlinkat", [FDCWD, a[0], 0, 0, 0, 0]),
+        "rmdir" => ("unlinkat", [FDCWD, a[0], AT_REMOVEDIR, 0, 0, 0]),
+        "mkdir" => ("mkdirat", [FDCWD, a[0], a[1], 0, 0, 0]),
+        "mknod" => ("mknodat", [FDCWD, a[0], a[1], a[2], 0, 0]),
+        "access" => ("faccessat", [FDCWD, a[0], a[1], 0, 0, 0]),
+        "chmod" => ("fchmodat", [FDCWD, a[0], a[1], 0, 0, 0]),
+        "chown" => ("fchownat", [FDCWD, a[0], a[1], a[2], 0, 0]),
+        "lchown" => ("fchownat", [FDCWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, 0]),
+        "rename" => ("renameat", [FDCWD, a[0], FDCWD, a[1], 0, 0]),
+        "link" => ("linkat", [FDCWD, a[0], FDCWD, a[1], 0, 0]),
+        "symlink" => ("symlinkat", [a[0], FDCWD, a[1], 0, 0, 0]),
+        "readlink" => ("readlinkat", [FDCWD, a[0], a[1], a[2], 0, 0]),
+        "stat" => ("newfstatat", [FDCWD, a[0], a[1], 0, 0, 0]),
+        "lstat" => ("newfstatat", [FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, 0, 0]),
+        "pipe" => ("pipe2", [a[0], 0, 0, 0, 0, 0]),
+        "getpgrp" => ("getpgid", [0; 6]),
+        "ugetrlimit" => ("getrlimit", a),
+        "fork" => ("clone", [SIGCHLD, 0, 0, 0, 0, 0]),
+        "vfork" => ("clone", [CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0, 0]),
+        _ => return None,
+    })
 }
 
 const CLONE_VM: u64 = 0x100;
