@@ -1216,7 +1216,7 @@ pub fn ldst_x(l: &mut Lifter, f: &Fields) -> LiftResult {
 /// mode and the upper one in little-endian mode (the ISA's quadword order).
 pub fn lq_stq(l: &mut Lifter, f: &Fields) -> LiftResult {
     let rt = f.get('d');
-    if !l.mode.bits64 || rt % 2 != 0 || (f.name() == "lq" && rt == f.get('a')) {
+    if !l.mode.bits64 || !rt.is_multiple_of(2) || (f.name() == "lq" && rt == f.get('a')) {
         return Err(Reserved);
     }
     let disp = if f.name() == "lq" { f.signed('i') << 4 } else { f.signed('i') << 2 };
@@ -1322,7 +1322,11 @@ pub fn load_reserve(l: &mut Lifter, f: &Fields) -> LiftResult {
     };
     let rt = f.get('d');
     if size == 16
-        && (rt % 2 != 0 || rt == f.get('a') || rt + 1 == f.get('a') || rt == f.get('b') || rt + 1 == f.get('b'))
+        && (!rt.is_multiple_of(2)
+            || rt == f.get('a')
+            || rt + 1 == f.get('a')
+            || rt == f.get('b')
+            || rt + 1 == f.get('b'))
     {
         return Err(Reserved);
     }
@@ -1367,7 +1371,7 @@ pub fn store_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
     };
     let vt = Type::int_of_bits(size as u32 * 8).expect("size");
     let rs = f.get('d');
-    if size == 16 && rs % 2 != 0 {
+    if size == 16 && !rs.is_multiple_of(2) {
         return Err(Reserved);
     }
     let ea = l.ea_x(f.get('a'), f.get('b'));

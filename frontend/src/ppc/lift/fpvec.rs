@@ -46,7 +46,7 @@ impl Lifter<'_, '_> {
         self.b.call(helpers().vec, &[op, regs, imm]);
     }
     /// Round a double to single precision and back (the single-precision forms).
-    fn to_single(&mut self, x: Value) -> Value {
+    fn round_single(&mut self, x: Value) -> Value {
         let s = self.b.convert(Opcode::Fdemote, x, Type::F32);
         self.b.convert(Opcode::Fpromote, s, Type::F64)
     }
@@ -206,7 +206,7 @@ pub fn fp_arith(l: &mut Lifter, f: &Fields) -> LiftResult {
         _ => return Err(Reserved),
     };
     let _ = c;
-    let r = if single { l.to_single(r) } else { r };
+    let r = if single { l.round_single(r) } else { r };
     l.set_fpr(f.get('d'), r);
     l.record_fp(f);
     Ok(())
@@ -236,7 +236,7 @@ pub fn fp_unary(l: &mut Lifter, f: &Fields) -> LiftResult {
             let r = l.b.or(s, m);
             bits(l, r)
         }
-        "frsp" => l.to_single(b),
+        "frsp" => l.round_single(b),
         "friz" => l.b.fround(RoundMode::Trunc, b),
         "frip" => l.b.fround(RoundMode::Ceil, b),
         "frim" => l.b.fround(RoundMode::Floor, b),
@@ -982,7 +982,7 @@ pub fn vsx_xx3(l: &mut Lifter, f: &Fields) -> LiftResult {
                     }
                 }
             };
-            let r = if single { l.to_single(r) } else { r };
+            let r = if single { l.round_single(r) } else { r };
             let r = l.b.convert(Opcode::Bitcast, r, Type::I64);
             l.set_dw0(t, r);
         }
@@ -1063,7 +1063,7 @@ pub fn vsx_xx2(l: &mut Lifter, f: &Fields) -> LiftResult {
             l.b.convert(Opcode::Bitcast, r, Type::I64)
         }
         "xsrsp" => {
-            let r = l.to_single(xb);
+            let r = l.round_single(xb);
             l.b.convert(Opcode::Bitcast, r, Type::I64)
         }
         "xscvdpsxds" | "xscvdpuxds" | "xscvdpsxws" | "xscvdpuxws" => {
