@@ -845,6 +845,16 @@ fn bad_inputs_give_one_error_line() {
             vec![],
         ),
         ("RISC-V ELF (unsupported machine)".into(), put("riscv", &tiny_elf(243, None)), vec![]),
+        (
+            "big-endian ppc64 (not supported yet)".into(),
+            put("ppc64be", &{
+                let mut v = tiny_elf(21, None);
+                v[5] = 2;
+                v
+            }),
+            vec![],
+        ),
+        ("truncated ppc64le program headers".into(), put("ppc-trunc", &tiny_elf(21, None)[..90]), vec![]),
         ("x86-64 ELF: the mimic binary itself".into(), PathBuf::from(mimic()), vec![]),
         (
             "ET_REL object".into(),
