@@ -806,8 +806,31 @@ pub fn vmx_cmp(l: &mut Lifter, f: &Fields) -> LiftResult {
         "w" => 4,
         _ => 8,
     };
+    let (t, a, b) = (32 + f.get('d'), 32 + f.get('a'), 32 + f.get('b'));
+    if op == VecOp::Vcmpeq {
+        // The hot one (glibc's string functions): IR lanes, CR6 from the whole result.
+        let shape = match size {
+            1 => VecShape::I8x16,
+            2 => VecShape::I16x8,
+            4 => VecShape::I32x4,
+            _ => VecShape::I64x2,
+        };
+        let (x, y) = (l.vs(a), l.vs(b));
+        let r = l.b.vlanes(Opcode::Vcmpeq, shape, &[x, y]);
+        l.set_vs(t, r);
+        if f.bit('R') {
+            let bits = l.b.convert(Opcode::Bitcast, r, Type::I128);
+            let ones = l.b.iconst(Type::I128, u128::MAX);
+            let zero = l.b.iconst(Type::I128, 0);
+            let all = l.b.icmp(IntCC::Eq, bits, ones);
+            let none = l.b.icmp(IntCC::Eq, bits, zero);
+            let f0 = l.b.bool(false);
+            l.set_cr_field(6, [all, f0, none, f0]);
+        }
+        return Ok(());
+    }
     let rc = if f.bit('R') { 0x100 } else { 0 };
-    l.vec_call(op, 32 + f.get('d'), 32 + f.get('a'), 32 + f.get('b'), 0, size | rc);
+    l.vec_call(op, t, a, b, 0, size | rc);
     Ok(())
 }
 
