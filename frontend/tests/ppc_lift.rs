@@ -140,3 +140,20 @@ fn fp_conversion_and_rounding() {
     c.run(&[0xfc20_0b10]);
     assert_eq!(f64::from_bits(c.get_f_bits(1)), -1.0);
 }
+
+#[test]
+fn vector_sign_operations() {
+    // The ISA defines these as sign-bit operations on every lane (no NaN handling).
+    let mut c = Cpu::new();
+    let l = c.fe.layout();
+    let v = 0x8000_0000_0000_0001_3ff0_0000_0000_0000u128; // lanes: -0.0 (+1 ulp), 1.0
+    let set2 = |c: &mut Cpu| c.st.set(&l, l.expect("vs2"), v);
+    let get1 = |c: &Cpu| c.st.get(&l, l.expect("vs1"));
+    set2(&mut c);
+    c.run(&[0xf020_17e4]); // xvnegdp vs1,vs2
+    assert_eq!(get1(&c), v ^ (1 << 63 | 1 << 127));
+    c.run(&[0xf020_1664]); // xvabssp vs1,vs2
+    assert_eq!(get1(&c), v & !0x8000_0000_8000_0000_8000_0000_8000_0000u128);
+    c.run(&[0xf020_17a4]); // xvnabsdp vs1,vs2
+    assert_eq!(get1(&c), v | (1 << 63 | 1 << 127));
+}

@@ -451,6 +451,12 @@ pub static PPC: &[Pattern] = table! {
     "xsabsdp"  "111100ddddd00000bbbbb101011001QT" vsx_xx2;
     "xsnabsdp" "111100ddddd00000bbbbb101101001QT" vsx_xx2;
     "xsnegdp"  "111100ddddd00000bbbbb101111001QT" vsx_xx2;
+    "xvnegdp"  "111100ddddd00000bbbbb111111001QT" vsx_xx2;
+    "xvabsdp"  "111100ddddd00000bbbbb111011001QT" vsx_xx2;
+    "xvnabsdp" "111100ddddd00000bbbbb111101001QT" vsx_xx2;
+    "xvnegsp"  "111100ddddd00000bbbbb110111001QT" vsx_xx2;
+    "xvabssp"  "111100ddddd00000bbbbb110011001QT" vsx_xx2;
+    "xvnabssp" "111100ddddd00000bbbbb110101001QT" vsx_xx2;
     "xssqrtdp" "111100ddddd00000bbbbb001001011QT" vsx_xx2;
     "xscvdpsxds" "111100ddddd00000bbbbb101011000QT" vsx_xx2;
     "xscvdpuxds" "111100ddddd00000bbbbb101001000QT" vsx_xx2;

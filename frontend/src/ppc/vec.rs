@@ -130,8 +130,34 @@ unsafe fn set(state: *mut u8, r: u32, v: [u8; 16]) {
     unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), state.add(offsets().vs[r as usize]), 16) };
 }
 
+/// Up to 16 elements on the stack (the helper runs in hot loops: no allocation).
+#[derive(Clone, Copy)]
+struct Elems {
+    v: [u64; 16],
+    n: usize,
+}
+
+impl std::ops::Deref for Elems {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        &self.v[..self.n]
+    }
+}
+
+impl FromIterator<u64> for Elems {
+    fn from_iter<I: IntoIterator<Item = u64>>(it: I) -> Elems {
+        let mut e = Elems { v: [0; 16], n: 0 };
+        // A register has at most 16 elements; nothing longer is ever collected.
+        for x in it.into_iter().take(16) {
+            e.v[e.n] = x;
+            e.n += 1;
+        }
+        e
+    }
+}
+
 /// Elements of `size` bytes, in ISA order, as u64.
-fn elems(v: &[u8; 16], size: usize) -> Vec<u64> {
+fn elems(v: &[u8; 16], size: usize) -> Elems {
     v.chunks(size).map(|c| c.iter().fold(0u64, |a, &b| a << 8 | b as u64)).collect()
 }
 
@@ -189,13 +215,13 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
             let n = 16 / size;
             let base = if op == VecOp::Vmrgh { 0 } else { n / 2 };
-            let e: Vec<u64> = (0..n).map(|i| if i % 2 == 0 { ea[base + i / 2] } else { eb[base + i / 2] }).collect();
+            let e: Elems = (0..n).map(|i| if i % 2 == 0 { ea[base + i / 2] } else { eb[base + i / 2] }).collect();
             from_elems(&e, size)
         }
         VecOp::Vpku => {
             // Pack modulo: the low halves of the elements of a then b.
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
-            let e: Vec<u64> = ea.iter().chain(eb.iter()).copied().collect();
+            let e: Elems = ea.iter().chain(eb.iter()).copied().collect();
             from_elems(&e, size / 2)
         }
         VecOp::Vgbbd => {
@@ -229,14 +255,14 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         VecOp::Vsplt => {
             let e = elems(&vb, size);
             let x = e[(imm >> 4) as usize % e.len()];
-            from_elems(&vec![x; 16 / size], size)
+            from_elems(&[x; 16][..16 / size], size)
         }
         VecOp::Vcmpeq | VecOp::Vcmpgtu | VecOp::Vcmpgts | VecOp::Vcmpne | VecOp::Vcmpnez => {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
             let ones = if size == 8 { u64::MAX } else { (1u64 << (8 * size)) - 1 };
-            let e: Vec<u64> = ea
+            let e: Elems = ea
                 .iter()
-                .zip(&eb)
+                .zip(eb.iter())
                 .map(|(&x, &y)| {
                     let c = match op {
                         VecOp::Vcmpeq => x == y,
@@ -257,9 +283,9 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         }
         VecOp::Vminu | VecOp::Vmaxu | VecOp::Vmins | VecOp::Vmaxs => {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
-            let e: Vec<u64> = ea
+            let e: Elems = ea
                 .iter()
-                .zip(&eb)
+                .zip(eb.iter())
                 .map(|(&x, &y)| match op {
                     VecOp::Vminu => x.min(y),
                     VecOp::Vmaxu => x.max(y),
@@ -285,9 +311,9 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
             let bits = 8 * size as u32;
             let mask = if size == 8 { u64::MAX } else { (1u64 << bits) - 1 };
-            let e: Vec<u64> = ea
+            let e: Elems = ea
                 .iter()
-                .zip(&eb)
+                .zip(eb.iter())
                 .map(|(&x, &y)| {
                     let n = (y % bits as u64) as u32;
                     match op {
@@ -326,7 +352,7 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             let half = if op == VecOp::Vupkh { &e[..e.len() / 2] } else { &e[e.len() / 2..] };
             let wide = 2 * size;
             let mask = if wide == 8 { u64::MAX } else { (1u64 << (8 * wide)) - 1 };
-            let w: Vec<u64> = half.iter().map(|&x| sext(x, size) as u64 & mask).collect();
+            let w: Elems = half.iter().map(|&x| sext(x, size) as u64 & mask).collect();
             from_elems(&w, wide)
         }
         VecOp::Vmsum => {
@@ -338,7 +364,7 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             };
             let (ea, eb, ec) = (elems(&va, src), elems(&vb, src), elems(&vc, 4));
             let per = 4 / src;
-            let w: Vec<u64> = (0..4)
+            let w: Elems = (0..4)
                 .map(|i| {
                     let mut sum = ec[i] as i64;
                     for j in 0..per {
@@ -354,7 +380,7 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         VecOp::Vpopcnt | VecOp::Vclz => {
             let e = elems(&vb, size);
             let bits = 8 * size as u32;
-            let r: Vec<u64> = e
+            let r: Elems = e
                 .iter()
                 .map(|&x| {
                     if op == VecOp::Vpopcnt {
@@ -368,14 +394,14 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         }
         VecOp::Vmuluwm => {
             let (ea, eb) = (elems(&va, 4), elems(&vb, 4));
-            let r: Vec<u64> = ea.iter().zip(&eb).map(|(&x, &y)| x.wrapping_mul(y) & 0xffff_ffff).collect();
+            let r: Elems = ea.iter().zip(eb.iter()).map(|(&x, &y)| x.wrapping_mul(y) & 0xffff_ffff).collect();
             from_elems(&r, 4)
         }
         VecOp::Vmulw => {
             let (ea, eb) = (elems(&va, 4), elems(&vb, 4));
             let odd = imm & 0x10 != 0;
             let signed = imm & 0x20 != 0;
-            let r: Vec<u64> = (0..2)
+            let r: Elems = (0..2)
                 .map(|i| {
                     let k = 2 * i + odd as usize;
                     if signed {
@@ -397,9 +423,9 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
             let (signed, sub) = (imm & 0x10 != 0, imm & 0x20 != 0);
             let bits = 8 * size as u32;
-            let r: Vec<u64> = ea
+            let r: Elems = ea
                 .iter()
-                .zip(&eb)
+                .zip(eb.iter())
                 .map(|(&x, &y)| {
                     let (x, y) = if signed { (sext(x, size), sext(y, size)) } else { (x as i64, y as i64) };
                     let v = if sub { x - y } else { x + y };
@@ -415,7 +441,7 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         }
         VecOp::Xvcvw => {
             let e = elems(&vb, 4);
-            let w: Vec<u64> = e
+            let w: Elems = e
                 .iter()
                 .map(|&x| match imm {
                     0 => (x as u32 as i32 as f32).to_bits() as u64,

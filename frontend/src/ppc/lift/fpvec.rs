@@ -1044,6 +1044,24 @@ pub fn vsx_xx2(l: &mut Lifter, f: &Fields) -> LiftResult {
         l.vec_call(VecOp::Xxspltw, t, 0, b, 0, f.get('u'));
         return Ok(());
     }
+    if let Some(rest) = name.strip_prefix("xv").filter(|r| r.starts_with("neg") || r.contains("abs")) {
+        // Sign-bit operations on every lane: xor (neg), and-not (abs), or (nabs).
+        let sign: u128 =
+            if rest.ends_with("dp") { 1 << 63 | 1 << 127 } else { 0x8000_0000_8000_0000_8000_0000_8000_0000 };
+        let v = l.vs(b);
+        let r = if rest.starts_with("neg") {
+            let m = l.b.vconst(sign);
+            l.b.op(Opcode::Vxor, &[v, m])
+        } else if rest.starts_with("abs") {
+            let m = l.b.vconst(!sign);
+            l.b.op(Opcode::Vand, &[v, m])
+        } else {
+            let m = l.b.vconst(sign);
+            l.b.op(Opcode::Vor, &[v, m])
+        };
+        l.set_vs(t, r);
+        return Ok(());
+    }
     let cvw = ["xvcvsxwsp", "xvcvuxwsp", "xvcvspsxws", "xvcvspuxws"];
     if let Some(k) = cvw.iter().position(|&n| n == name) {
         l.vec_call(VecOp::Xvcvw, t, 0, b, 0, k as u32);
