@@ -4,7 +4,9 @@
  * values and pthread_exit, thread-local storage (__thread with initialisers,
  * a large TLS array), pthread_once, barriers, rwlocks, semaphores, TSD keys
  * with destructors, pthread_kill to a specific thread, cancellation, a
- * detached thread, custom stack sizes, and 64 short-lived threads. */
+ * detached thread, custom stack sizes, and 64 short-lived threads; threads
+ * cancelled right after creation while they enter pause() or a condvar wait
+ * (a signal landing just before a blocking call must still interrupt it). */
 #define _GNU_SOURCE
 #include "guest.h"
 #include <pthread.h>
@@ -163,6 +165,17 @@ static void *cancel_me(void *arg)
     return NULL;
 }
 
+static pthread_mutex_t never_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never_cv = PTHREAD_COND_INITIALIZER;
+static void *cancel_in_wait(void *arg)
+{
+    pthread_mutex_lock(&never_mu);
+    pthread_cleanup_push((void (*)(void *))pthread_mutex_unlock, &never_mu);
+    for (;;) pthread_cond_wait(&never_cv, &never_mu);
+    pthread_cleanup_pop(1);
+    return NULL;
+}
+
 static atomic_int detached_ran;
 static void *detached(void *arg) { atomic_store(&detached_ran, 1); return NULL; }
 
@@ -241,6 +254,15 @@ int main(void)
     void *cret;
     pthread_join(ct, &cret);
     printf("cancelled: %d\n", cret == PTHREAD_CANCELED);
+
+    int cancelled[2] = {0, 0};
+    for (int i = 0; i < 100; i++) {
+        pthread_create(&ct, NULL, i & 1 ? cancel_in_wait : cancel_me, NULL);
+        pthread_cancel(ct);
+        pthread_join(ct, &cret);
+        cancelled[i & 1] += cret == PTHREAD_CANCELED;
+    }
+    printf("cancelled at once: %d in pause, %d in a condvar wait (of 50 each)\n", cancelled[0], cancelled[1]);
 
     pthread_attr_t attr;
     pthread_attr_init(&attr);

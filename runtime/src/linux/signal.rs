@@ -11,6 +11,15 @@
 //! signal frame at its next instruction boundary. Blocking host system calls return
 //! EINTR to such a handler, which gives SA_RESTART its meaning.
 //!
+//! A blocking host call cannot simply be made after checking for pending signals: a
+//! signal landing between the check and the call would wait until the call ends on
+//! its own (forever, for `pause` or a cancelled thread's futex). [`safe_syscall`]
+//! closes that window as QEMU's safe_syscall does: the check and the `syscall`
+//! instruction sit in one assembly routine, and the host handler moves a thread
+//! interrupted inside it to a return of [`ERESTART_NOT_STARTED`]; the caller then
+//! restarts the guest's system call after its handler ran, which is what the guest
+//! would see had the signal arrived just before it.
+//!
 //! Synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE) come from the engine
 //! (guest faults and traps), never from host handlers: the host's own SIGSEGV/SIGBUS
 //! handler belongs to the JIT's fault recovery.
@@ -208,6 +217,27 @@ impl ThreadSignals {
     pub fn pending(&self) -> u64 {
         self.pending.load(Ordering::Acquire)
     }
+    /// Wait until a signal not in `blocked` is queued for this thread (`pause`,
+    /// `rt_sigsuspend`). The host mask blocks everything while the queue is checked and
+    /// sigsuspend(2) unblocks atomically, so a signal cannot land between the two.
+    pub fn wait_unblocked(&self, blocked: u64) {
+        let old = block_all();
+        // SAFETY: waiting with the guest's blocked set (never the engine's synchronous
+        // signals, which block_all leaves open too); returns after a host handler ran.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in 1..=NSIG as i32 {
+                if blocked & bit(s) != 0 && !synchronous(s) && !uncatchable(s) {
+                    libc::sigaddset(&mut set, s);
+                }
+            }
+            while self.pending() & !blocked == 0 {
+                libc::sigsuspend(&set);
+            }
+        }
+        restore_mask(old);
+    }
     /// Take the lowest-numbered pending signal not in `blocked` (the oldest instance).
     pub fn take(&self, blocked: u64) -> Option<SigInfo> {
         if self.pending.load(Ordering::Acquire) & !blocked == 0 {
@@ -234,10 +264,15 @@ impl ThreadSignals {
     }
 }
 
-extern "C" fn host_handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+extern "C" fn host_handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let t = CURRENT.with(|c| c.get());
     if t.is_null() {
         return;
+    }
+    if !ctx.is_null() {
+        // SAFETY: with SA_SIGINFO the kernel passes this thread's ucontext, which it
+        // restores on return; only the saved instruction pointer changes.
+        unsafe { rewind_safe_syscall(&mut *ctx.cast::<libc::ucontext_t>()) };
     }
     let mut raw = [0u8; 128];
     if !info.is_null() {
@@ -252,6 +287,96 @@ extern "C" fn host_handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *
         // SAFETY: the kick handle belongs to this thread's engine, alive while attached.
         unsafe { k.request() };
     }
+}
+
+/// What [`safe_syscall`] returns when a signal arrived before the host call started.
+/// (The kernel's ERESTARTSYS, which never reaches user space on its own.)
+pub const ERESTART_NOT_STARTED: i64 = 512;
+
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".pushsection .text.mimic_safe_syscall, \"ax\", @progbits",
+    ".globl mimic_safe_syscall",
+    ".globl mimic_safe_syscall_start",
+    ".globl mimic_safe_syscall_end",
+    ".globl mimic_safe_syscall_interrupted",
+    ".type mimic_safe_syscall, @function",
+    // (pending: *const u64, unblocked: u64, nr, a0, a1, a2, [a3, a4, a5 on the stack])
+    "mimic_safe_syscall:",
+    "push rbx",
+    "mov r11, rdi",
+    "mov rbx, rsi",
+    "mov rax, rdx",
+    "mov rdi, rcx",
+    "mov rsi, r8",
+    "mov rdx, r9",
+    "mov r10, [rsp + 16]",
+    "mov r8, [rsp + 24]",
+    "mov r9, [rsp + 32]",
+    // From here to the end of `syscall`, a host handler that queued a signal moves
+    // the thread to `interrupted` (the handler's queueing also sets *pending).
+    "mimic_safe_syscall_start:",
+    "mov rcx, [r11]",
+    "test rcx, rbx",
+    "jnz mimic_safe_syscall_interrupted",
+    "syscall",
+    "mimic_safe_syscall_end:",
+    "pop rbx",
+    "ret",
+    "mimic_safe_syscall_interrupted:",
+    "mov rax, -512",
+    "pop rbx",
+    "ret",
+    ".size mimic_safe_syscall, . - mimic_safe_syscall",
+    ".popsection",
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn mimic_safe_syscall(
+        pending: *const u64,
+        unblocked: u64,
+        nr: i64,
+        a0: u64,
+        a1: u64,
+        a2: u64,
+        a3: u64,
+        a4: u64,
+        a5: u64,
+    ) -> i64;
+    static mimic_safe_syscall_start: u8;
+    static mimic_safe_syscall_end: u8;
+    static mimic_safe_syscall_interrupted: u8;
+}
+
+/// If the interrupted thread was inside [`safe_syscall`] and had not yet entered the
+/// kernel (or the kernel rewound it to restart the call), make it return
+/// [`ERESTART_NOT_STARTED`] instead.
+///
+/// # Safety
+/// `ctx` is the ucontext the kernel passed to a signal handler on this thread.
+#[cfg(target_arch = "x86_64")]
+unsafe fn rewind_safe_syscall(ctx: &mut libc::ucontext_t) {
+    let rip = &mut ctx.uc_mcontext.gregs[libc::REG_RIP as usize];
+    let start = std::ptr::addr_of!(mimic_safe_syscall_start) as i64;
+    let end = std::ptr::addr_of!(mimic_safe_syscall_end) as i64;
+    if (start..end).contains(rip) {
+        *rip = std::ptr::addr_of!(mimic_safe_syscall_interrupted) as i64;
+    }
+}
+
+/// A host system call that may block, made so that a guest signal cannot slip in
+/// between the pending check and the call (see the module note). Returns the raw
+/// result: `-errno` on failure, `-ERESTART_NOT_STARTED` if a signal in `!blocked`
+/// was pending before the call could start (nothing was done then).
+///
+/// # Safety
+/// As for the raw system call `nr` with these arguments.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn safe_syscall(sig: &ThreadSignals, blocked: u64, nr: i64, a: [u64; 6]) -> i64 {
+    // SAFETY: the routine passes its arguments to the kernel unchanged, after reading
+    // the live `pending` word of the calling thread's signal state.
+    unsafe { mimic_safe_syscall(sig.pending.as_ptr(), !blocked, nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
 }
 
 /// The kernel's `struct sigaction` on x86-64 (handler, flags, restorer, mask).
@@ -340,5 +465,77 @@ pub fn die_by_signal(sig: i32) -> ! {
         libc::raise(sig);
         libc::kill(libc::getpid(), sig);
         libc::_exit(128 + sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipe() -> [i32; 2] {
+        let mut p = [0i32; 2];
+        // SAFETY: pipe2 writes two descriptors into `p`.
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_NONBLOCK) }, 0);
+        p
+    }
+
+    #[test]
+    fn safe_syscall_runs_the_call_when_nothing_is_pending() {
+        let sig = ThreadSignals::default();
+        let p = pipe();
+        let mut b = [0u8; 1];
+        // SAFETY: read(2) into a local buffer from our own pipe.
+        let r = unsafe { safe_syscall(&sig, 0, libc::SYS_read, [p[0] as u64, b.as_mut_ptr() as u64, 1, 0, 0, 0]) };
+        assert_eq!(r, -(libc::EAGAIN as i64), "an empty non-blocking pipe: EAGAIN from the kernel");
+        // SAFETY: write(2) from a local buffer, then read it back.
+        let w = unsafe { safe_syscall(&sig, 0, libc::SYS_write, [p[1] as u64, b"x".as_ptr() as u64, 1, 0, 0, 0]) };
+        assert_eq!(w, 1);
+        // SAFETY: as above.
+        let r = unsafe { safe_syscall(&sig, 0, libc::SYS_read, [p[0] as u64, b.as_mut_ptr() as u64, 1, 0, 0, 0]) };
+        assert_eq!((r, b[0]), (1, b'x'));
+    }
+
+    #[test]
+    fn safe_syscall_does_not_start_with_an_unblocked_signal_pending() {
+        let sig = ThreadSignals::default();
+        sig.raise(SigInfo::fault(SIGURG, 0, 0));
+        let p = pipe();
+        // SAFETY: write(2) from a static buffer into our own pipe.
+        let call = |blocked| unsafe {
+            safe_syscall(&sig, blocked, libc::SYS_write, [p[1] as u64, b"x".as_ptr() as u64, 1, 0, 0, 0])
+        };
+        assert_eq!(call(0), -ERESTART_NOT_STARTED);
+        let mut b = [0u8; 1];
+        // SAFETY: read(2) into a local buffer.
+        let r = unsafe { libc::read(p[0], b.as_mut_ptr().cast(), 1) };
+        assert_eq!(r, -1, "the interrupted write must not have happened");
+        assert_eq!(call(bit(SIGURG)), 1, "a blocked pending signal does not stop the call");
+    }
+
+    #[test]
+    fn the_handler_moves_only_a_thread_that_has_not_entered_the_kernel() {
+        let (start, end, out) = (
+            std::ptr::addr_of!(mimic_safe_syscall_start) as i64,
+            std::ptr::addr_of!(mimic_safe_syscall_end) as i64,
+            std::ptr::addr_of!(mimic_safe_syscall_interrupted) as i64,
+        );
+        assert!(start < end && end < out);
+        for (rip, expect) in [(start, out), (end - 2, out), (end, end), (start - 1, start - 1), (out, out)] {
+            // SAFETY: ucontext_t is plain data.
+            let mut uc: libc::ucontext_t = unsafe { std::mem::zeroed() };
+            uc.uc_mcontext.gregs[libc::REG_RIP as usize] = rip;
+            // SAFETY: a ucontext of our own; only its saved rip is read and written.
+            unsafe { rewind_safe_syscall(&mut uc) };
+            assert_eq!(uc.uc_mcontext.gregs[libc::REG_RIP as usize], expect, "rip {rip:#x}");
+        }
+    }
+
+    #[test]
+    fn wait_unblocked_returns_for_a_signal_queued_before_it_waits() {
+        let sig = ThreadSignals::default();
+        sig.raise(SigInfo::fault(SIGURG, 0, 0));
+        // Would hang if the queue were not checked with host signals blocked first.
+        sig.wait_unblocked(0);
+        assert_ne!(sig.pending() & bit(SIGURG), 0);
     }
 }

@@ -45,6 +45,21 @@ macro_rules! hsys {
     };
 }
 
+/// A host system call that may block (see [`signal::safe_syscall`]): a guest signal
+/// that arrives before it starts makes it return `ERESTART_NOT_STARTED`, and the
+/// guest's call is restarted after the handler.
+macro_rules! bsys {
+    ($self:ident, $nr:expr $(, $a:expr)*) => {{
+        let given = [$($a as u64),*];
+        let mut a = [0u64; 6];
+        a[..given.len()].copy_from_slice(&given);
+        // SAFETY: as for hsys!: every pointer argument was checked against the guest's
+        // mappings (or is null where the kernel allows it).
+        let r = unsafe { signal::safe_syscall(&$self.sig, $self.mask, $nr as i64, a) };
+        if (-4095..0).contains(&r) { Err(-r) } else { Ok(Out::Val(r)) }
+    }};
+}
+
 // Open flags whose values differ between asm-generic (AArch64) and x86-64.
 const G_O_DIRECTORY: u64 = 0o40000;
 const G_O_NOFOLLOW: u64 = 0o100000;
@@ -258,6 +273,12 @@ impl<A: LinuxArch> Thread<A> {
             }
             Ok(Out::Regs) => Flow::Continue,
             Ok(Out::Flow(f)) => f,
+            Err(signal::ERESTART_NOT_STARTED) => {
+                // A signal arrived before the host call started: the guest's call did
+                // nothing yet; it runs again after the handler (delivered next).
+                self.proc.arch.restart_syscall(&mut self.state);
+                Flow::Continue
+            }
             Err(e) if e == libc::EINTR as i64 => {
                 // A host signal interrupted a blocking call. If the guest gets a handler
                 // now, SA_RESTART decides; otherwise the call resumes transparently.
@@ -287,19 +308,19 @@ impl<A: LinuxArch> Thread<A> {
             // ---- files ----
             "read" => {
                 let b = self.ptr(a[1], a[2], true)?;
-                hsys!(SYS_read, fd, b, a[2])
+                bsys!(self, SYS_read, fd, b, a[2])
             }
             "write" => {
                 let b = self.ptr(a[1], a[2], false)?;
-                hsys!(SYS_write, fd, b, a[2])
+                bsys!(self, SYS_write, fd, b, a[2])
             }
             "pread64" => {
                 let b = self.ptr(a[1], a[2], true)?;
-                hsys!(SYS_pread64, fd, b, a[2], a[3])
+                bsys!(self, SYS_pread64, fd, b, a[2], a[3])
             }
             "pwrite64" => {
                 let b = self.ptr(a[1], a[2], false)?;
-                hsys!(SYS_pwrite64, fd, b, a[2], a[3])
+                bsys!(self, SYS_pwrite64, fd, b, a[2], a[3])
             }
             "readv" | "writev" | "preadv" | "pwritev" => {
                 let write_mem = name.starts_with('r') || name.starts_with("pr");
@@ -310,13 +331,13 @@ impl<A: LinuxArch> Thread<A> {
                     "preadv" => SYS_preadv,
                     _ => SYS_pwritev,
                 };
-                hsys!(nr, fd, iov.as_ptr(), iov.len(), a[3], a[4])
+                bsys!(self, nr, fd, iov.as_ptr(), iov.len(), a[3], a[4])
             }
             "lseek" => hsys!(SYS_lseek, fd, a[1] as i64, a[2]),
             "close" => hsys!(SYS_close, fd),
             "openat" => {
                 let p = self.path(a[1])?;
-                hsys!(SYS_openat, dirfd(a[0]), p.as_ptr(), open_flags_to_host(a[2]), a[3])
+                bsys!(self, SYS_openat, dirfd(a[0]), p.as_ptr(), open_flags_to_host(a[2]), a[3])
             }
             "dup" => hsys!(SYS_dup, fd),
             "dup3" => hsys!(SYS_dup3, fd, a[1] as i32, open_flags_to_host(a[2])),
@@ -337,7 +358,7 @@ impl<A: LinuxArch> Thread<A> {
                 match TTY_IOCTLS.iter().find(|t| t.0 == req) {
                     Some(&(_, len, w)) => {
                         let arg = if len == 0 { a[2] as *mut c_void } else { self.ptr(a[2], len, w)? };
-                        hsys!(SYS_ioctl, fd, req, arg)
+                        bsys!(self, SYS_ioctl, fd, req, arg)
                     }
                     None => Err(ENOTTY as i64),
                 }
@@ -445,7 +466,7 @@ impl<A: LinuxArch> Thread<A> {
             "syncfs" => hsys!(SYS_syncfs, fd),
             "fallocate" => hsys!(SYS_fallocate, fd, a[1] as i32, a[2] as i64, a[3] as i64),
             "fadvise64" => hsys!(SYS_fadvise64, fd, a[1] as i64, a[2] as i64, a[3] as i32),
-            "flock" => hsys!(SYS_flock, fd, a[1] as i32),
+            "flock" => bsys!(self, SYS_flock, fd, a[1] as i32),
             "umask" => hsys!(SYS_umask, a[0] as u32),
             "statfs" => {
                 let p = self.path(a[0])?;
@@ -458,16 +479,16 @@ impl<A: LinuxArch> Thread<A> {
             }
             "sendfile" => {
                 let off = self.ptr_opt(a[2], 8, true)?;
-                hsys!(SYS_sendfile, fd, a[1] as i32, off, a[3])
+                bsys!(self, SYS_sendfile, fd, a[1] as i32, off, a[3])
             }
             "copy_file_range" => {
                 let o1 = self.ptr_opt(a[1], 8, true)?;
                 let o2 = self.ptr_opt(a[3], 8, true)?;
-                hsys!(SYS_copy_file_range, fd, o1, a[2] as i32, o2, a[4], a[5] as u32)
+                bsys!(self, SYS_copy_file_range, fd, o1, a[2] as i32, o2, a[4], a[5] as u32)
             }
             "poll" => {
                 let fds = self.ptr(a[0], 8 * a[1], true)?;
-                hsys!(SYS_poll, fds, a[1], a[2] as i32)
+                bsys!(self, SYS_poll, fds, a[1], a[2] as i32)
             }
             "alarm" => hsys!(SYS_alarm, a[0] as u32),
             "time" => {
@@ -478,7 +499,7 @@ impl<A: LinuxArch> Thread<A> {
                 let fds = self.ptr(a[0], 8 * a[1], true)?;
                 let ts = self.ptr_opt(a[2], 16, false)?;
                 let mask = self.ptr_opt(a[3], 8, false)?;
-                hsys!(SYS_ppoll, fds, a[1], ts, mask, a[4])
+                bsys!(self, SYS_ppoll, fds, a[1], ts, mask, a[4])
             }
             "pselect6" => {
                 let n = a[0].min(1024).div_ceil(64) * 8;
@@ -494,9 +515,9 @@ impl<A: LinuxArch> Thread<A> {
                     let mut pair = [0u64; 2];
                     pair[0] = self.ptr_opt(p, 8, false)? as u64;
                     pair[1] = sz;
-                    return hsys!(SYS_pselect6, a[0] as i32, r, w, e, ts, pair.as_mut_ptr());
+                    return bsys!(self, SYS_pselect6, a[0] as i32, r, w, e, ts, pair.as_mut_ptr());
                 };
-                hsys!(SYS_pselect6, a[0] as i32, r, w, e, ts, sm)
+                bsys!(self, SYS_pselect6, a[0] as i32, r, w, e, ts, sm)
             }
             "epoll_create1" => hsys!(SYS_epoll_create1, a[0] as i32),
             "epoll_ctl" => {
@@ -517,7 +538,7 @@ impl<A: LinuxArch> Thread<A> {
                 let mut evs = vec![0u8; 12 * max.max(1)];
                 self.ptr(a[1], 16 * max as u64, true)?;
                 let mask = self.ptr_opt(a[4], 8, false)?;
-                let n = match hsys!(SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask, a[5])? {
+                let n = match bsys!(self, SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask, a[5])? {
                     Out::Val(n) => n,
                     _ => 0,
                 };
@@ -539,7 +560,7 @@ impl<A: LinuxArch> Thread<A> {
             }
             "bind" | "connect" => {
                 let sa = self.ptr(a[1], a[2], false)?;
-                hsys!(if name == "bind" { SYS_bind } else { SYS_connect }, fd, sa, a[2] as u32)
+                bsys!(self, if name == "bind" { SYS_bind } else { SYS_connect }, fd, sa, a[2] as u32)
             }
             "listen" => hsys!(SYS_listen, fd, a[1] as i32),
             "shutdown" => hsys!(SYS_shutdown, fd, a[1] as i32),
@@ -547,7 +568,7 @@ impl<A: LinuxArch> Thread<A> {
                 let len = if a[2] != 0 { self.read_u64(a[2])? & 0xffff_ffff } else { 0 };
                 let sa = self.ptr_opt(a[1], len, true)?;
                 let lp = self.ptr_opt(a[2], 4, true)?;
-                hsys!(SYS_accept4, fd, sa, lp, if name == "accept4" { a[3] as i32 } else { 0 })
+                bsys!(self, SYS_accept4, fd, sa, lp, if name == "accept4" { a[3] as i32 } else { 0 })
             }
             "getsockname" | "getpeername" => {
                 let len = self.read_u64(a[2])? & 0xffff_ffff;
@@ -558,14 +579,14 @@ impl<A: LinuxArch> Thread<A> {
             "sendto" => {
                 let b = self.ptr(a[1], a[2], false)?;
                 let sa = self.ptr_opt(a[4], a[5], false)?;
-                hsys!(SYS_sendto, fd, b, a[2], a[3] as i32, sa, a[5] as u32)
+                bsys!(self, SYS_sendto, fd, b, a[2], a[3] as i32, sa, a[5] as u32)
             }
             "recvfrom" => {
                 let b = self.ptr(a[1], a[2], true)?;
                 let len = if a[5] != 0 { self.read_u64(a[5])? & 0xffff_ffff } else { 0 };
                 let sa = self.ptr_opt(a[4], len, true)?;
                 let lp = self.ptr_opt(a[5], 4, true)?;
-                hsys!(SYS_recvfrom, fd, b, a[2], a[3] as i32, sa, lp)
+                bsys!(self, SYS_recvfrom, fd, b, a[2], a[3] as i32, sa, lp)
             }
             "setsockopt" => {
                 let o = self.ptr_opt(a[3], a[4], false)?;
@@ -659,12 +680,12 @@ impl<A: LinuxArch> Thread<A> {
             "wait4" => {
                 let st = self.ptr_opt(a[1], 4, true)?;
                 let ru = self.ptr_opt(a[3], 144, true)?;
-                hsys!(SYS_wait4, a[0] as i32, st, a[2] as i32, ru)
+                bsys!(self, SYS_wait4, a[0] as i32, st, a[2] as i32, ru)
             }
             "waitid" => {
                 let info = self.ptr_opt(a[2], 128, true)?;
                 let ru = self.ptr_opt(a[4], 144, true)?;
-                hsys!(SYS_waitid, a[0] as i32, a[1] as i32, info, a[3] as i32, ru)
+                bsys!(self, SYS_waitid, a[0] as i32, a[1] as i32, info, a[3] as i32, ru)
             }
             "set_tid_address" => {
                 self.clear_child_tid = a[0];
@@ -769,12 +790,12 @@ impl<A: LinuxArch> Thread<A> {
             "nanosleep" => {
                 let t = self.ptr(a[0], 16, false)?;
                 let r = self.ptr_opt(a[1], 16, true)?;
-                hsys!(SYS_nanosleep, t, r)
+                bsys!(self, SYS_nanosleep, t, r)
             }
             "clock_nanosleep" => {
                 let t = self.ptr(a[2], 16, false)?;
                 let r = self.ptr_opt(a[3], 16, true)?;
-                hsys!(SYS_clock_nanosleep, a[0] as i32, a[1] as i32, t, r)
+                bsys!(self, SYS_clock_nanosleep, a[0] as i32, a[1] as i32, t, r)
             }
             "times" => {
                 let b = self.ptr_opt(a[0], 32, true)?;
@@ -827,20 +848,7 @@ impl<A: LinuxArch> Thread<A> {
                 let m = if name == "pause" { self.mask } else { self.read_u64(a[0])? };
                 let old = self.mask;
                 self.set_mask(m);
-                while self.deliverable_with(self.mask).is_none() {
-                    // SAFETY: waiting with the guest's temporary mask (never blocking the
-                    // engine's synchronous signals); returns after a host handler ran.
-                    unsafe {
-                        let mut set: sigset_t = std::mem::zeroed();
-                        sigemptyset(&mut set);
-                        for s in 1..=NSIG as i32 {
-                            if m & signal::bit(s) != 0 && !signal::synchronous(s) && !signal::uncatchable(s) {
-                                sigaddset(&mut set, s);
-                            }
-                        }
-                        sigsuspend(&set);
-                    }
-                }
+                self.sig.wait_unblocked(self.mask);
                 // The handler runs with the temporary mask in force; its frame saves the
                 // old one, which sigreturn restores.
                 self.proc.arch.set_syscall_result(&mut self.state, -(EINTR as i64));
@@ -919,11 +927,6 @@ impl<A: LinuxArch> Thread<A> {
         }
     }
 
-    fn deliverable_with(&self, mask: u64) -> Option<i32> {
-        let p = self.sig.pending() & !mask;
-        (p != 0).then(|| p.trailing_zeros() as i32 + 1)
-    }
-
     fn stat_common(&mut self, dirfd: i64, path: Option<u64>, flags: u64, out: u64) -> R {
         // SAFETY: libc::stat is plain data.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -952,7 +955,7 @@ impl<A: LinuxArch> Thread<A> {
             F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
                 let w = matches!(a[1] as i32, F_GETLK | F_OFD_GETLK);
                 let p = self.ptr(a[2], 32, w)?;
-                hsys!(SYS_fcntl, fd, a[1] as i32, p)
+                bsys!(self, SYS_fcntl, fd, a[1] as i32, p)
             }
             F_DUPFD | F_DUPFD_CLOEXEC | F_GETFD | F_SETFD | F_GETOWN | F_SETOWN | F_GETPIPE_SZ | F_SETPIPE_SZ
             | F_ADD_SEALS | F_GET_SEALS => hsys!(SYS_fcntl, fd, a[1] as i32, a[2]),
@@ -1080,7 +1083,7 @@ impl<A: LinuxArch> Thread<A> {
             }
             _ => (a[3] as *mut c_void, std::ptr::null_mut()),
         };
-        hsys!(SYS_futex, uaddr, op, a[2] as u32, timeout, uaddr2, a[5] as u32)
+        bsys!(self, SYS_futex, uaddr, op, a[2] as u32, timeout, uaddr2, a[5] as u32)
     }
 
     fn sigaction(&mut self, sig: i32, new: u64, old: u64, size: u64) -> R {
