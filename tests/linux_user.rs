@@ -139,6 +139,7 @@ const CORPUS: &[Case] = &[
     case("strmem"),
     case("qsort"),
     case("vector"),
+    case("vecperm"),
     case("atomic128"),
     case("malloc"),
     case("sysinfo"),

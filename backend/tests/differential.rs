@@ -132,6 +132,17 @@ fn cases() -> Vec<Case> {
             Shape::VecLanes2 => VecShape::ALL
                 .iter()
                 .for_each(|&s| out.push(c(op, &[Type::V128, Type::V128], Some(Type::V128), Imm::Lanes(s)))),
+            Shape::VecShuffle => {
+                for m in [
+                    u128::from_le_bytes(std::array::from_fn(|i| i as u8)),
+                    u128::from_le_bytes(std::array::from_fn(|i| 31 - i as u8)),
+                    u128::from_le_bytes([0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]),
+                    u128::from_le_bytes(std::array::from_fn(|i| (i as u8 * 7 + 3) % 32)),
+                ] {
+                    out.push(c(op, &[Type::V128, Type::V128], Some(Type::V128), Imm::Bits(m)));
+                }
+            }
+            Shape::VecTernary => out.push(c(op, &[Type::V128; 3], Some(Type::V128), Imm::None)),
             Shape::VecShift => VecShape::ALL
                 .iter()
                 .for_each(|&s| out.push(c(op, &[Type::V128, Type::I32], Some(Type::V128), Imm::Lanes(s)))),

@@ -153,6 +153,16 @@ impl<'r> Builder<'r> {
         debug_assert_eq!(op.shape(), Shape::VecWiden);
         self.val(op, &[v], Imm::Lanes(shape), Type::V128)
     }
+    /// `vshuffle`: byte j of the result is byte `mask[j]` (below 32) of x then y.
+    pub fn vshuffle(&mut self, x: Value, y: Value, mask: [u8; 16]) -> Value {
+        debug_assert!(mask.iter().all(|&b| b < 32));
+        self.val(Opcode::Vshuffle, &[x, y], Imm::Bits(u128::from_le_bytes(mask)), Type::V128)
+    }
+    /// `vtbl2` and `vbitsel`: three vector operands.
+    pub fn vternary(&mut self, op: Opcode, x: Value, y: Value, z: Value) -> Value {
+        debug_assert_eq!(op.shape(), Shape::VecTernary);
+        self.val(op, &[x, y, z], Imm::None, Type::V128)
+    }
     pub fn vsplat(&mut self, shape: VecShape, x: Value) -> Value {
         self.val(Opcode::Vsplat, &[x], Imm::Lanes(shape), Type::V128)
     }

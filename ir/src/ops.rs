@@ -74,6 +74,11 @@ pub enum Shape {
     /// `(v128) -> v128` with the *source* lane shape (not i64x2): half of the lanes,
     /// each extended to twice its width.
     VecWiden,
+    /// `(v128, v128) -> v128`; imm: 16 byte indices (`Bits`, byte j for result byte j),
+    /// each below 32, into the 32 bytes of the two operands.
+    VecShuffle,
+    /// `(v128, v128, v128) -> v128`, no immediate.
+    VecTernary,
     /// `(T) -> v128` with a lane shape; T the lane integer type.
     VecSplat,
     /// `(v128) -> T` with lane shape and index; T the lane integer type.
@@ -298,6 +303,19 @@ define_ops! {
     Vushr = "vushr": VecShift;
     /// Arithmetic shift right of every lane by y mod the lane width.
     Vsshr = "vsshr": VecShift;
+    /// Shift every lane of x left by the same lane of y mod the lane width.
+    Vshlv = "vshlv": VecLanes2;
+    /// Logical shift right of every lane of x by the same lane of y mod the lane width.
+    Vushrv = "vushrv": VecLanes2;
+    /// Arithmetic shift right of every lane of x by the same lane of y mod the lane width.
+    Vsshrv = "vsshrv": VecLanes2;
+    /// Byte j of the result is byte imm[j] of the 32 bytes x (0..15) then y (16..31).
+    Vshuffle = "vshuffle": VecShuffle;
+    /// Table lookup in two vectors: byte j of the result is byte z[j] of the 32 bytes x
+    /// (0..15) then y (16..31), or 0 where z[j] is 32 or more.
+    Vtbl2 = "vtbl2": VecTernary;
+    /// Bit select: (x & z) | (y & !z).
+    Vbitsel = "vbitsel": VecTernary;
     /// Zero-extend the low half of the lanes (lanes 0..n/2) to twice their width.
     VuwidenLo = "vuwiden_lo": VecWiden;
     /// Zero-extend the high half of the lanes (lanes n/2..n) to twice their width.

@@ -342,6 +342,11 @@ fn parse_inst(
         Shape::Marker | Shape::ExitSyscall => Imm::Pc(num(rest)? as u64),
         Shape::ConstInt => Imm::Int(num(rest)? & rty.map(|t| t.mask()).unwrap_or(u128::MAX)),
         Shape::ConstFloat | Shape::ConstVec => Imm::Bits(num(rest)?),
+        Shape::VecShuffle => {
+            let (w, tail) = rest.split_once(',').unwrap_or((rest, ""));
+            args = vals(tail)?;
+            Imm::Bits(num(w.trim())?)
+        }
         Shape::IntCmp | Shape::FloatCmp | Shape::RoundFloat => {
             let (w, tail) = word(rest);
             args = vals(&tail)?;

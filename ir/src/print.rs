@@ -61,6 +61,7 @@ pub fn print(r: &Region) -> String {
             let line = match inst.imm {
                 Imm::None => format!("{name} {args}"),
                 Imm::Pc(pc) => format!("{name} {pc:#x}"),
+                Imm::Bits(x) if !inst.args.is_empty() => format!("{name} {x:#034x}, {args}"),
                 Imm::Int(x) | Imm::Bits(x) => format!("{name} {x:#x}"),
                 Imm::IntCC(cc) => format!("{name} {cc} {args}"),
                 Imm::FloatCC(cc) => format!("{name} {cc} {args}"),

@@ -429,6 +429,25 @@ fn check_inst(c: &Ctx, inst: &Inst) -> Result<(), VerifyError> {
                 return Err(imm_err());
             }
         }
+        Shape::VecShuffle | Shape::VecTernary => {
+            let n = if shape == Shape::VecShuffle { 2 } else { 3 };
+            want_args(c, inst, n)?;
+            for i in 0..n {
+                same(i, Type::V128)?;
+            }
+            if want_result(c, inst, true)? != Some(Type::V128) {
+                return Err(c.err("result must be v128"));
+            }
+            match (shape, inst.imm) {
+                (Shape::VecShuffle, Imm::Bits(m)) => {
+                    if m.to_le_bytes().iter().any(|&b| b >= 32) {
+                        return Err(c.err("shuffle indices must be below 32"));
+                    }
+                }
+                (Shape::VecTernary, Imm::None) => {}
+                _ => return Err(imm_err()),
+            }
+        }
         Shape::VecShift | Shape::VecWiden => {
             let shift = shape == Shape::VecShift;
             want_args(c, inst, if shift { 2 } else { 1 })?;

@@ -156,8 +156,14 @@ block0:
   v20:v128 = vuwiden_hi.i16x8 v19
   v21:v128 = vswiden_lo.i32x4 v20
   v22:v128 = vswiden_hi.i8x16 v21
+  v23:v128 = vshlv.i32x4 v22, v1
+  v24:v128 = vushrv.i8x16 v23, v1
+  v25:v128 = vsshrv.i16x8 v24, v1
+  v26:v128 = vshuffle 0x1f1e1d1c03020100171615140b0a0908, v25, v1
+  v27:v128 = vtbl2 v26, v1, v0
+  v28:v128 = vbitsel v27, v1, v0
   set_slot h, v14
-  set_slot vec, v22
+  set_slot vec, v28
   exit_jump 0x6004
 }
 ";

@@ -1390,6 +1390,42 @@ impl<'a, 'b> Translator<'a, 'b> {
                 };
                 Some(self.b.ins().bitcast(ct::I8X16, le(), z))
             }
+            Opcode::Vshlv | Opcode::Vushrv | Opcode::Vsshrv => {
+                // CLIF's vector shifts take one amount for all lanes: lane by lane
+                // (scalar shifts take the amount modulo the width, as the IR defines).
+                let Imm::Lanes(s) = inst.imm else { unreachable!() };
+                let vt = vec_ty(s);
+                let x = self.b.ins().bitcast(vt, le(), a[0]);
+                let y = self.b.ins().bitcast(vt, le(), a[1]);
+                let mut z = x;
+                for i in 0..s.lanes() as u8 {
+                    let p = self.b.ins().extractlane(x, i);
+                    let q = self.b.ins().extractlane(y, i);
+                    let r = match inst.op {
+                        Opcode::Vshlv => self.b.ins().ishl(p, q),
+                        Opcode::Vushrv => self.b.ins().ushr(p, q),
+                        _ => self.b.ins().sshr(p, q),
+                    };
+                    z = self.b.ins().insertlane(z, r, i);
+                }
+                Some(self.b.ins().bitcast(ct::I8X16, le(), z))
+            }
+            Opcode::Vshuffle => {
+                let Imm::Bits(m) = inst.imm else { unreachable!() };
+                let mask = self.b.func.dfg.immediates.push(ConstantData::from(m.to_le_bytes().to_vec()));
+                Some(self.b.ins().shuffle(a[0], a[1], mask))
+            }
+            Opcode::Vtbl2 => {
+                // swizzle gives 0 for indices of 16 and up: one lookup per table, the
+                // second with the indices moved down by 16 (wrapping below 0 to >= 240).
+                let lo = self.b.ins().swizzle(a[0], a[2]);
+                let sixteen = self.b.ins().iconst(ct::I8, 16);
+                let sixteen = self.b.ins().splat(ct::I8X16, sixteen);
+                let idx = self.b.ins().isub(a[2], sixteen);
+                let hi = self.b.ins().swizzle(a[1], idx);
+                Some(self.b.ins().bor(lo, hi))
+            }
+            Opcode::Vbitsel => Some(self.b.ins().bitselect(a[2], a[0], a[1])),
             Opcode::VuwidenLo | Opcode::VuwidenHi | Opcode::VswidenLo | Opcode::VswidenHi => {
                 let Imm::Lanes(s) = inst.imm else { unreachable!() };
                 let x = self.b.ins().bitcast(vec_ty(s), le(), a[0]);

@@ -1,6 +1,6 @@
 //! Vector operations run by the `ppc_vec` helper: plain Rust over VSRs in the ISA's byte
-//! order (byte 0 most significant), for the permutes, packs, compares with CR6 and the
-//! other VMX/VSX operations that would be long as IR. Operands are VSR numbers (VMX
+//! order (byte 0 most significant), for the packs, compares with CR6 and the other
+//! VMX/VSX operations that would be long as IR (the permutes are IR shuffles). Operands are VSR numbers (VMX
 //! registers are VSR 32 + n), packed `t | a << 8 | b << 16 | c << 24`.
 
 use std::sync::OnceLock;
@@ -9,17 +9,11 @@ use std::sync::OnceLock;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum VecOp {
-    Vperm,
-    Vsel,
-    Vsldoi,
     Vslo,
     Vsro,
-    Vmrgh,
-    Vmrgl,
     Vpku,
     Vgbbd,
     Vbpermq,
-    Vsplt,
     Vcmpeq,
     Vcmpgtu,
     Vcmpgts,
@@ -29,12 +23,6 @@ pub enum VecOp {
     Vmaxu,
     Vmins,
     Vmaxs,
-    Vsl,
-    Vsr,
-    Vsra,
-    Xxpermdi,
-    Xxsldwi,
-    Xxspltw,
     /// vsl/vsr: the whole register by 0..7 bits (VRB's last byte).
     VslBits,
     VsrBits,
@@ -59,17 +47,11 @@ pub enum VecOp {
 }
 
 const OPS: &[VecOp] = &[
-    VecOp::Vperm,
-    VecOp::Vsel,
-    VecOp::Vsldoi,
     VecOp::Vslo,
     VecOp::Vsro,
-    VecOp::Vmrgh,
-    VecOp::Vmrgl,
     VecOp::Vpku,
     VecOp::Vgbbd,
     VecOp::Vbpermq,
-    VecOp::Vsplt,
     VecOp::Vcmpeq,
     VecOp::Vcmpgtu,
     VecOp::Vcmpgts,
@@ -79,12 +61,6 @@ const OPS: &[VecOp] = &[
     VecOp::Vmaxu,
     VecOp::Vmins,
     VecOp::Vmaxs,
-    VecOp::Vsl,
-    VecOp::Vsr,
-    VecOp::Vsra,
-    VecOp::Xxpermdi,
-    VecOp::Xxsldwi,
-    VecOp::Xxspltw,
     VecOp::VslBits,
     VecOp::VsrBits,
     VecOp::Vupkh,
@@ -188,35 +164,11 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
     let size = (imm & 0xf) as usize; // element size for the element-wise ops
     let mut cr6: Option<(bool, bool)> = None;
     let out: [u8; 16] = match op {
-        VecOp::Vperm => std::array::from_fn(|i| {
-            let k = (vc[i] & 31) as usize;
-            if k < 16 {
-                va[k]
-            } else {
-                vb[k - 16]
-            }
-        }),
-        VecOp::Vsel => std::array::from_fn(|i| (va[i] & !vc[i]) | (vb[i] & vc[i])),
-        VecOp::Vsldoi => std::array::from_fn(|i| {
-            let k = i + imm as usize;
-            if k < 16 {
-                va[k]
-            } else {
-                vb[k - 16]
-            }
-        }),
         VecOp::Vslo | VecOp::Vsro => {
             let sh = ((vb[15] >> 3) & 15) as u32 * 8;
             let x = u128::from_be_bytes(va);
             let r = if op == VecOp::Vslo { x.checked_shl(sh).unwrap_or(0) } else { x.checked_shr(sh).unwrap_or(0) };
             r.to_be_bytes()
-        }
-        VecOp::Vmrgh | VecOp::Vmrgl => {
-            let (ea, eb) = (elems(&va, size), elems(&vb, size));
-            let n = 16 / size;
-            let base = if op == VecOp::Vmrgh { 0 } else { n / 2 };
-            let e: Elems = (0..n).map(|i| if i % 2 == 0 { ea[base + i / 2] } else { eb[base + i / 2] }).collect();
-            from_elems(&e, size)
         }
         VecOp::Vpku => {
             // Pack modulo: the low halves of the elements of a then b.
@@ -251,11 +203,6 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
             out[6] = (r >> 8) as u8;
             out[7] = r as u8;
             out
-        }
-        VecOp::Vsplt => {
-            let e = elems(&vb, size);
-            let x = e[(imm >> 4) as usize % e.len()];
-            from_elems(&[x; 16][..16 / size], size)
         }
         VecOp::Vcmpeq | VecOp::Vcmpgtu | VecOp::Vcmpgts | VecOp::Vcmpne | VecOp::Vcmpnez => {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
@@ -306,40 +253,6 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
                 })
                 .collect();
             from_elems(&e, size)
-        }
-        VecOp::Vsl | VecOp::Vsr | VecOp::Vsra => {
-            let (ea, eb) = (elems(&va, size), elems(&vb, size));
-            let bits = 8 * size as u32;
-            let mask = if size == 8 { u64::MAX } else { (1u64 << bits) - 1 };
-            let e: Elems = ea
-                .iter()
-                .zip(eb.iter())
-                .map(|(&x, &y)| {
-                    let n = (y % bits as u64) as u32;
-                    match op {
-                        VecOp::Vsl => (x << n) & mask,
-                        VecOp::Vsr => x >> n,
-                        _ => (sext(x, size) >> n) as u64 & mask,
-                    }
-                })
-                .collect();
-            from_elems(&e, size)
-        }
-        VecOp::Xxpermdi => {
-            let (da, db) = (elems(&va, 8), elems(&vb, 8));
-            from_elems(&[da[(imm >> 1 & 1) as usize], db[(imm & 1) as usize]], 8)
-        }
-        VecOp::Xxsldwi => std::array::from_fn(|i| {
-            let k = i + 4 * (imm as usize & 3);
-            if k < 16 {
-                va[k]
-            } else {
-                vb[k - 16]
-            }
-        }),
-        VecOp::Xxspltw => {
-            let e = elems(&vb, 4);
-            from_elems(&[e[imm as usize & 3]; 4], 4)
         }
         VecOp::VslBits | VecOp::VsrBits => {
             let sh = (vb[15] & 7) as u32;

@@ -2,8 +2,10 @@
 //!
 //! VSRs are v128 values whose bit 127 is the ISA's bit 0, so doubleword 0 (the FPR of
 //! VSR 0..31) is lane 1 of `i64x2`, and a little-endian 16-byte load gives `lvx`'s
-//! element order in little-endian mode. Element-wise adds, subtracts and bitwise ops are
-//! IR vector ops; permutes, packs, compares (with CR6) and the like go through the
+//! element order in little-endian mode. Element-wise adds, subtracts, shifts and bitwise
+//! ops, selects and the permutes (vperm as a two-table lookup; merges, splats, vsldoi and
+//! the xx forms as constant shuffles, see [`Lifter::permute`]) are IR vector ops; packs,
+//! compares with CR6, saturating and multiply-sum forms and the like go through the
 //! `ppc_vec` helper ([`crate::ppc::vec`]).
 
 use super::super::fpenv::helpers;
@@ -44,6 +46,38 @@ impl Lifter<'_, '_> {
         let regs = self.k((t | a << 8 | b << 16 | c << 24) as u64);
         let imm = self.k(imm as u64);
         self.b.call(helpers().vec, &[op, regs, imm]);
+    }
+    /// A permute of VSRs `a` and `b` in the ISA's byte numbering: byte `i` of the result
+    /// (0 most significant) is byte `pick(i)` of the 32 bytes of `a` then `b`.
+    fn permute(&mut self, t: u32, a: u32, b: u32, pick: impl Fn(usize) -> usize) {
+        // IR byte j is ISA byte 15 - j; ISA byte k of the pair is IR byte 15 - k of a
+        // (k < 16) or IR byte 31 - k of b, operand index 16 + 31 - k.
+        let mask = std::array::from_fn(|j| {
+            let k = pick(15 - j);
+            (if k < 16 { 15 - k } else { 47 - k }) as u8
+        });
+        let (x, y) = (self.vs(a), self.vs(b));
+        let r = self.b.vshuffle(x, y, mask);
+        self.set_vs(t, r);
+    }
+    /// vsel/xxsel: bits of b where c is set, of a elsewhere.
+    fn select(&mut self, t: u32, a: u32, b: u32, c: u32) {
+        let (x, y, m) = (self.vs(a), self.vs(b), self.vs(c));
+        let r = self.b.vternary(Opcode::Vbitsel, y, x, m);
+        self.set_vs(t, r);
+    }
+    /// vmrgh/vmrgl for elements of `size` bytes: a's and b's elements alternate, from
+    /// the high (first) half or the low half.
+    fn merge(&mut self, t: u32, a: u32, b: u32, size: usize, high: bool) {
+        let base = if high { 0 } else { 8 / size };
+        self.permute(t, a, b, |i| {
+            let (e, off) = (i / size, i % size);
+            (if e % 2 == 0 { 0 } else { 16 }) + (base + e / 2) * size + off
+        });
+    }
+    /// Element `u` of VSR `b` (`size` bytes) in every element.
+    fn splat_elem(&mut self, t: u32, b: u32, size: usize, u: usize) {
+        self.permute(t, b, b, |i| u * size + i % size);
     }
     /// Round a double to single precision and back (the single-precision forms).
     fn round_single(&mut self, x: Value) -> Value {
@@ -720,6 +754,24 @@ pub fn vmx_binary(l: &mut Lifter, f: &Fields) -> LiftResult {
             let imm = if name.starts_with("vmulo") { 0x10 } else { 0 } | if name.ends_with("sw") { 0x20 } else { 0 };
             l.vec_call(VecOp::Vmulw, t, a, b, 0, imm);
         }
+        "vslb" | "vslh" | "vslw" | "vsld" | "vsrb" | "vsrh" | "vsrw" | "vsrd" | "vsraw" | "vsrad" => {
+            // Each element shifted by the low bits of the same element of b.
+            let c = name.chars().last().ok_or(Reserved)?;
+            let op = if name.starts_with("vsl") {
+                Opcode::Vshlv
+            } else if name.starts_with("vsra") {
+                Opcode::Vsshrv
+            } else {
+                Opcode::Vushrv
+            };
+            let (x, y) = (l.vs(a), l.vs(b));
+            let r = l.b.vlanes(op, shape(c), &[x, y]);
+            l.set_vs(t, r);
+        }
+        "vmrghb" | "vmrghh" | "vmrghw" | "vmrglb" | "vmrglh" | "vmrglw" => {
+            let c = name.chars().last().ok_or(Reserved)?;
+            l.merge(t, a, b, size(c) as usize, name.starts_with("vmrgh"));
+        }
         _ if name.starts_with("vaddu") || name.starts_with("vsubu") => {
             let c = name.chars().nth(5).ok_or(Reserved)?;
             let (x, y) = (l.vs(a), l.vs(b));
@@ -733,13 +785,8 @@ pub fn vmx_binary(l: &mut Lifter, f: &Fields) -> LiftResult {
                 "vmaxub" | "vmaxuw" => (VecOp::Vmaxu, name.chars().last()),
                 "vminsw" => (VecOp::Vmins, Some('w')),
                 "vmaxsw" => (VecOp::Vmaxs, Some('w')),
-                "vslb" | "vslh" | "vslw" | "vsld" => (VecOp::Vsl, name.chars().last()),
-                "vsrb" | "vsrh" | "vsrw" | "vsrd" => (VecOp::Vsr, name.chars().last()),
-                "vsraw" | "vsrad" => (VecOp::Vsra, name.chars().last()),
                 "vslo" => (VecOp::Vslo, Some('b')),
                 "vsro" => (VecOp::Vsro, Some('b')),
-                "vmrghb" | "vmrghh" | "vmrghw" => (VecOp::Vmrgh, name.chars().last()),
-                "vmrglb" | "vmrglh" | "vmrglw" => (VecOp::Vmrgl, name.chars().last()),
                 "vpkudum" => (VecOp::Vpku, Some('d')),
                 "vpkuwum" => (VecOp::Vpku, Some('w')),
                 "vpkuhum" => (VecOp::Vpku, Some('h')),
@@ -779,7 +826,7 @@ pub fn vmx_splat(l: &mut Lifter, f: &Fields) -> LiftResult {
     } else {
         let u = f.get('u');
         check(u < 16 / size)?;
-        l.vec_call(VecOp::Vsplt, t, 0, 32 + f.get('b'), 0, size | u << 4);
+        l.splat_elem(t, 32 + f.get('b'), size as usize, u as usize);
     }
     Ok(())
 }
@@ -838,13 +885,26 @@ pub fn vmx_cmp(l: &mut Lifter, f: &Fields) -> LiftResult {
 pub fn vmx_perm(l: &mut Lifter, f: &Fields) -> LiftResult {
     let (t, a, b) = (32 + f.get('d'), 32 + f.get('a'), 32 + f.get('b'));
     match f.name() {
-        "vperm" => l.vec_call(VecOp::Vperm, t, a, b, 32 + f.get('c'), 0),
-        "vsel" => l.vec_call(VecOp::Vsel, t, a, b, 32 + f.get('c'), 0),
+        "vperm" => {
+            // Byte i of the result is byte c[i] & 31 of a then b (ISA numbering). In IR
+            // numbering that is byte 31 - (c & 31) of b then a: a two-table lookup.
+            let (x, y, c) = (l.vs(a), l.vs(b), l.vs(32 + f.get('c')));
+            let k = l.b.iconst(Type::I8, 31);
+            let k = l.b.vsplat(VecShape::I8x16, k);
+            let nc = l.b.op(Opcode::Vnot, &[c]);
+            let idx = l.b.op(Opcode::Vand, &[nc, k]);
+            let r = l.b.vternary(Opcode::Vtbl2, y, x, idx);
+            l.set_vs(t, r);
+        }
+        "vsel" => l.select(t, a, b, 32 + f.get('c')),
         "vmsumubm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 0),
         "vmsummbm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 1),
         "vmsumuhm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 2),
         "vmsumshm" => l.vec_call(VecOp::Vmsum, t, a, b, 32 + f.get('c'), 3),
-        _ => l.vec_call(VecOp::Vsldoi, t, a, b, 0, f.get('s')),
+        _ => {
+            let sh = f.get('s') as usize;
+            l.permute(t, a, b, |i| i + sh);
+        }
     }
     Ok(())
 }
@@ -905,14 +965,17 @@ pub fn vsx_xx3(l: &mut Lifter, f: &Fields) -> LiftResult {
             };
             l.set_vs(t, r);
         }
-        "xxsel" => {
-            let c = f.get('W') << 5 | f.get('c');
-            l.vec_call(VecOp::Vsel, t, a, b, c, 0);
+        "xxsel" => l.select(t, a, b, f.get('W') << 5 | f.get('c')),
+        "xxpermdi" => {
+            let dm = f.get('h') as usize;
+            l.permute(t, a, b, |i| if i < 8 { (dm >> 1 & 1) * 8 + i } else { 16 + (dm & 1) * 8 + i - 8 });
         }
-        "xxpermdi" => l.vec_call(VecOp::Xxpermdi, t, a, b, 0, f.get('h')),
-        "xxsldwi" => l.vec_call(VecOp::Xxsldwi, t, a, b, 0, f.get('h')),
-        "xxmrghw" => l.vec_call(VecOp::Vmrgh, t, a, b, 0, 4),
-        "xxmrglw" => l.vec_call(VecOp::Vmrgl, t, a, b, 0, 4),
+        "xxsldwi" => {
+            let sh = 4 * (f.get('h') as usize & 3);
+            l.permute(t, a, b, |i| i + sh);
+        }
+        "xxmrghw" => l.merge(t, a, b, 4, true),
+        "xxmrglw" => l.merge(t, a, b, 4, false),
         _ if name.starts_with("xvmadd") || name.starts_with("xvmsub") => {
             // xv{madd,msub}{a,m}{sp,dp}: a-form T = A * B + T, m-form T = A * T + B
             // (msub subtracts the addend).
@@ -1041,7 +1104,7 @@ pub fn vsx_xx2(l: &mut Lifter, f: &Fields) -> LiftResult {
     }
     let b = f.get('Q') << 5 | f.get('b');
     if name == "xxspltw" {
-        l.vec_call(VecOp::Xxspltw, t, 0, b, 0, f.get('u'));
+        l.splat_elem(t, b, 4, f.get('u') as usize & 3);
         return Ok(());
     }
     if let Some(rest) = name.strip_prefix("xv").filter(|r| r.starts_with("neg") || r.contains("abs")) {
