@@ -1,26 +1,29 @@
 #!/bin/bash
-# User-mode speed: the compute set in benches/guest/*.c, built for aarch64
-# (static, -O2) and natively (-O2), run under mimic, qemu-aarch64-static and
+# User-mode speed: the compute set in benches/guest/*.c, built for the guest
+# (static, -O2; aarch64 unless --arch) and natively (-O2), run under mimic, qemu-<arch>-static and
 # natively in the same run.  Prints, per workload, the median wall time of
 # each, the mimic/qemu speedup (qemu time / mimic time, >1 is faster than
 # qemu), mimic as a fraction of native speed, mimic's peak RSS
 # (/usr/bin/time %M), whether mimic's output equals qemu's; then the
 # geomeans, and start-up: busybox `true`, median of 20, mimic vs qemu.
 #
-#   scripts/bench-user.sh [--reps N] [--only a,b] [--quick] [--json FILE]
-#                         [--tsv FILE] [--mimic PATH] [--no-startup]
+#   scripts/bench-user.sh [--arch aarch64|ppc64le|ppc64] [--reps N] [--only a,b]
+#                         [--quick] [--json FILE] [--tsv FILE] [--mimic PATH]
+#                         [--no-startup]
 #
 # --quick divides every workload's size by about 10 (a smoke run).  mimic is
 # $MIMIC, --mimic PATH, or target/release/mimic (built with
 # `cargo build --release` when missing).  Sizes: BENCH_ARG_<name>=... overrides
-# a workload's argument.  Needs aarch64-linux-gnu-gcc, gcc, qemu-aarch64-static;
-# busybox for start-up comes from tests/guest/busybox.sh.
+# a workload's argument.  Needs the guest's cross gcc (aarch64-linux-gnu-gcc,
+# powerpc64le-linux-gnu-gcc, ...), gcc, qemu-<arch>-static; busybox for start-up
+# comes from tests/guest/busybox.sh (Debian has none for big-endian ppc64).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-reps=3 only= quick=0 json= tsv= startup=1 mimic=${MIMIC:-}
+reps=3 only= quick=0 json= tsv= startup=1 mimic=${MIMIC:-} arch=aarch64
 while [ $# -gt 0 ]; do
     case $1 in
+    --arch) arch=$2; shift ;;
     --reps) reps=$2; shift ;;
     --only) only=$2; shift ;;
     --quick) quick=1 ;;
@@ -35,7 +38,13 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "bench-user.sh: error: $*" >&2; exit 1; }
-for t in aarch64-linux-gnu-gcc gcc qemu-aarch64-static; do
+case $arch in
+aarch64) triple=aarch64-linux-gnu qemu=qemu-aarch64-static dpkg_arch=arm64 ;;
+ppc64le) triple=powerpc64le-linux-gnu qemu=qemu-ppc64le-static dpkg_arch=ppc64el ;;
+ppc64) triple=powerpc64-linux-gnu qemu=qemu-ppc64-static dpkg_arch= ;;
+*) die "unknown --arch $arch (aarch64, ppc64le, ppc64)" ;;
+esac
+for t in $triple-gcc gcc $qemu; do
     command -v $t >/dev/null || die "$t not found"
 done
 [ -x /usr/bin/time ] || die "/usr/bin/time not found (apt-get install time)"
@@ -62,12 +71,12 @@ if [ -n "$only" ]; then
 fi
 
 out=$root/target/bench-guest
-mkdir -p "$out/aarch64" "$out/native" "$out/runs"
+mkdir -p "$out/$arch" "$out/native" "$out/runs"
 for n in "${names[@]}"; do
     src=$root/benches/guest/$n.c
     [ -f "$src" ] || die "no workload $src"
-    if [ ! -x "$out/aarch64/$n" ] || [ "$src" -nt "$out/aarch64/$n" ]; then
-        aarch64-linux-gnu-gcc -O2 -static -o "$out/aarch64/$n" "$src" -lm
+    if [ ! -x "$out/$arch/$n" ] || [ "$src" -nt "$out/$arch/$n" ]; then
+        $triple-gcc -O2 -static -o "$out/$arch/$n" "$src" -lm
     fi
     if [ ! -x "$out/native/$n" ] || [ "$src" -nt "$out/native/$n" ]; then
         gcc -O2 -o "$out/native/$n" "$src" -lm
@@ -98,8 +107,8 @@ for n in "${names[@]}"; do
         for ((r = 1; r <= reps; r++)); do
             case $emu in
             native) run_one "$n.$emu.$r" "$out/native/$n" ${arg[$n]} ;;
-            qemu) run_one "$n.$emu.$r" qemu-aarch64-static "$out/aarch64/$n" ${arg[$n]} ;;
-            mimic) run_one "$n.$emu.$r" "$mimic" run "$out/aarch64/$n" ${arg[$n]} ;;
+            qemu) run_one "$n.$emu.$r" $qemu "$out/$arch/$n" ${arg[$n]} ;;
+            mimic) run_one "$n.$emu.$r" "$mimic" run "$out/$arch/$n" ${arg[$n]} ;;
             esac
             [ $rc = 0 ] || status="exit $rc"
             times+=("$secs") rsss+=("$rss_kb")
@@ -145,12 +154,12 @@ echo "geomean speedup vs qemu: ${gq}x   (bar: >= 2x, every workload > 1x; goal 3
 echo "geomean fraction of native: ${gn}   (goal >= 0.5)"
 
 st_mimic=null st_qemu=null st_ratio=null
-if [ $startup = 1 ]; then
-    bb=$("$root/tests/guest/busybox.sh" 2>/dev/null | tail -n1) || bb=
+if [ $startup = 1 ] && [ -n "$dpkg_arch" ]; then
+    bb=$("$root/tests/guest/busybox.sh" $dpkg_arch 2>/dev/null | tail -n1) || bb=
     if [ -n "$bb" ] && [ -x "$bb" ]; then
         tq=() tm=()
         for ((r = 1; r <= 20; r++)); do
-            run_one startup.qemu qemu-aarch64-static "$bb" true; tq+=("$secs")
+            run_one startup.qemu $qemu "$bb" true; tq+=("$secs")
             run_one startup.mimic "$mimic" run "$bb" true
             [ $rc = 0 ] || echo "  busybox true under mimic: exit $rc" >&2
             tm+=("$secs")
@@ -170,7 +179,7 @@ if [ -n "$tsv" ]; then
 fi
 if [ -n "$json" ]; then
     {
-        printf '{"schema":"mimic-bench-user/1","reps":%s,"quick":%s,"workloads":[' "$reps" "$quick"
+        printf '{"schema":"mimic-bench-user/1","arch":"%s","reps":%s,"quick":%s,"workloads":[' "$arch" "$reps" "$quick"
         (IFS=,; printf '%s' "${jrows[*]}")
         printf '],"geomean_speedup_vs_qemu":%s,"geomean_fraction_of_native":%s,' "${gq/n\/a/null}" "${gn/n\/a/null}"
         printf '"startup":{"qemu_s":%s,"mimic_s":%s,"mimic_over_qemu":%s}}\n' "$st_qemu" "$st_mimic" "$st_ratio"

@@ -442,10 +442,45 @@ fn qemu_path_of(qemu: &str) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs `work` over `items` on LINUX_USER_JOBS threads (default: one per CPU).
-fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn jobs() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs: usize = std::env::var("LINUX_USER_JOBS").ok().and_then(|s| s.parse().ok()).unwrap_or(cpus).max(1);
+    std::env::var("LINUX_USER_JOBS").ok().and_then(|s| s.parse().ok()).unwrap_or(cpus).max(1)
+}
+
+/// Permits shared by every test of this binary (cargo runs them concurrently): at
+/// most LINUX_USER_JOBS runs at once in all, so a loaded machine does not push a
+/// multi-threaded guest past its timeout.
+static PERMITS: Mutex<Option<usize>> = Mutex::new(None);
+static PERMIT_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+fn with_permit<R>(f: impl FnOnce() -> R) -> R {
+    {
+        let mut p = PERMITS.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let free = p.get_or_insert_with(jobs);
+            if *free > 0 {
+                *free -= 1;
+                break;
+            }
+            p = PERMIT_FREED.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            let mut p = PERMITS.lock().unwrap_or_else(|e| e.into_inner());
+            *p.as_mut().expect("permits initialised") += 1;
+            PERMIT_FREED.notify_one();
+        }
+    }
+    let _release = Release;
+    f()
+}
+
+/// Runs `work` over `items` on LINUX_USER_JOBS threads (default: one per CPU), each
+/// item holding one of the binary-wide permits.
+fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let jobs = jobs();
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -455,7 +490,7 @@ fn parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec
                 if i >= items.len() {
                     break;
                 }
-                let r = work(&items[i]);
+                let r = with_permit(|| work(&items[i]));
                 results.lock().unwrap().push((i, r));
             });
         }

@@ -142,6 +142,13 @@ pub fn const_fold(r: &mut Region) {
                     alias.insert(res, v);
                     continue;
                 }
+                // x + y + 0: a plain add (the carry-in form's lowering is longer).
+                if inst.op == Opcode::Adc && c(2) == Some(0) {
+                    let ni = &mut r.insts[id.0 as usize];
+                    ni.op = Opcode::Add;
+                    ni.args.truncate(2);
+                    continue;
+                }
                 let zero = match inst.op {
                     Opcode::And | Opcode::Mul if c(1) == Some(0) || c(0) == Some(0) => true,
                     Opcode::Xor | Opcode::Sub if args[0] == args[1] && t.is_int() => true,

@@ -553,6 +553,10 @@ struct Translator<'a, 'b> {
     access_is_write: bool,
     /// Variable, state offset and type of each scalar slot the region accesses.
     slot_vars: Vec<Option<(Variable, i32, Type)>>,
+    /// Slots the region reads whose variable block0 has not defined yet (see `new`).
+    unloaded: Vec<bool>,
+    /// Translating IR block0.
+    in_block0: bool,
     cur_loc: u32,
     insn_may_fault: bool,
     pending_back_edges: Vec<(CBlock, BlockId)>,
@@ -582,10 +586,14 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
         }
         b.switch_to_block(entry);
-        // Guest registers the region uses are Cranelift variables, loaded once at entry.
-        // Writes go through to the state buffer at once (so exits, faults and helpers
-        // see the architectural state) but reads never reload: values flow in host
-        // registers across the region's blocks and loops.
+        // Guest registers the region uses are Cranelift variables. Writes go through to
+        // the state buffer at once (so exits, faults and helpers see the architectural
+        // state), so the buffer always holds every slot's value and a variable can be
+        // loaded anywhere; it is loaded once, in block0 (which dominates every block):
+        // at the slot's first read there, or before block0's terminator for slots first
+        // read in later blocks. Loading at the first use rather than at entry keeps
+        // values out of host registers (and spill slots) until they are needed. Later
+        // reads never reload: values flow in host registers across blocks and loops.
         let mut slot_vars: Vec<Option<(Variable, i32, Type)>> = vec![None; r.layout.slots.len()];
         let mut read = vec![false; r.layout.slots.len()];
         for blk in &r.blocks {
@@ -600,16 +608,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 }
             }
         }
-        // Only slots the region reads are loaded at entry (written-only ones, such as
-        // flags a region sets but never tests, would be dead loads Cranelift keeps).
-        for (&(var, off, ty), _) in
-            slot_vars.iter().zip(&read).filter_map(|(v, &rd)| v.as_ref().filter(|_| rd).map(|v| (v, rd)))
-        {
-            let v = b.ins().load(cl_ty(ty), trusted(), p[0], off);
-            // An i1 slot byte is defined by its low bit (as the interpreter reads it).
-            let v = if ty == Type::I1 { b.ins().band_imm_u(v, 1) } else { v };
-            b.def_var(var, v);
-        }
+        // Only slots the region reads are loaded (written-only ones, such as flags a
+        // region sets but never tests, would be dead loads Cranelift keeps).
         b.ins().jump(blocks[0], &[]);
         let tail_sig = b.import_signature(region_sig(CallConv::Tail));
         let helper_sig = b.import_signature(helper_sig());
@@ -631,6 +631,8 @@ impl<'a, 'b> Translator<'a, 'b> {
             count_exits: true,
             access_is_write: false,
             slot_vars,
+            unloaded: read,
+            in_block0: false,
             cur_loc: 0,
             insn_may_fault: false,
             pending_back_edges: Vec::new(),
@@ -688,9 +690,15 @@ impl<'a, 'b> Translator<'a, 'b> {
             for (k, &v) in blk.params.iter().enumerate() {
                 self.vals[v.0 as usize] = Some(params[k]);
             }
+            self.in_block0 = bi == 0;
             for &id in &blk.insts {
-                self.inst(bi, self.r.inst(id), id)?;
+                let inst = self.r.inst(id);
+                if self.in_block0 && inst.op.shape().is_terminator() {
+                    self.load_unloaded_slots();
+                }
+                self.inst(bi, inst, id)?;
             }
+            self.in_block0 = false;
         }
         // Unreachable blocks: never executed, but Cranelift needs them filled.
         for (bi, d) in done.iter().enumerate() {
@@ -700,6 +708,25 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
         }
         Ok(())
+    }
+
+    /// Load slot `s` from the state buffer into its variable.
+    fn load_slot(&mut self, s: usize) {
+        let (var, off, ty) = self.slot_vars[s].expect("slot variable declared");
+        let v = self.b.ins().load(cl_ty(ty), trusted(), self.state, off);
+        // An i1 slot byte is defined by its low bit (as the interpreter reads it).
+        let v = if ty == Type::I1 { self.b.ins().band_imm_u(v, 1) } else { v };
+        self.b.def_var(var, v);
+        self.unloaded[s] = false;
+    }
+
+    /// End of block0: define the variables of the slots only later blocks read.
+    fn load_unloaded_slots(&mut self) {
+        for s in 0..self.unloaded.len() {
+            if self.unloaded[s] {
+                self.load_slot(s);
+            }
+        }
     }
 
     /// Tag following host code with guest instruction `pc`.
@@ -1455,6 +1482,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             Opcode::GetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
+                if self.in_block0 && self.unloaded[s.0 as usize] {
+                    self.load_slot(s.0 as usize);
+                }
                 let (var, _, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
                 Some(self.b.use_var(var))
             }
@@ -1463,6 +1493,9 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let (var, off, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
                 self.b.ins().store(trusted(), a[0], self.state, off);
                 self.b.def_var(var, a[0]);
+                if self.in_block0 {
+                    self.unloaded[s.0 as usize] = false;
+                }
                 None
             }
             Opcode::GetElem => {
@@ -1511,10 +1544,10 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let out = self.b.inst_results(call)[0];
                 if info.effects == HelperEffects::WritesState {
                     // The helper may have changed any slot: reload the variables.
-                    for &(var, off, ty) in self.slot_vars.iter().flatten() {
-                        let v = self.b.ins().load(cl_ty(ty), trusted(), self.state, off);
-                        let v = if ty == Type::I1 { self.b.ins().band_imm_u(v, 1) } else { v };
-                        self.b.def_var(var, v);
+                    for s in 0..self.slot_vars.len() {
+                        if self.slot_vars[s].is_some() {
+                            self.load_slot(s);
+                        }
                     }
                 }
                 info.ret.map(|t| self.ret_from_abi(out, t))

@@ -684,10 +684,21 @@ pub fn rlw(l: &mut Lifter, f: &Fields) -> LiftResult {
     } else {
         l.k(f.get('s') as u64)
     };
-    let rot = l.rotl32_dup(s, n);
     let m = mask64(f.get('m') + 32, f.get('e') + 32);
-    let mk = l.k(m);
-    let mut r = l.b.and(rot, mk);
+    let mut r = if m >> 32 == 0 {
+        // The mask keeps only the low word: the replicated high half never shows.
+        let (w, n32) = (l.low32(s), l.low32(n));
+        let mut r = l.b.op(Opcode::Rotl, &[w, n32]);
+        if m != 0xffff_ffff {
+            let mk = l.b.iconst(Type::I32, m as u128);
+            r = l.b.and(r, mk);
+        }
+        l.b.zext(r, Type::I64)
+    } else {
+        let rot = l.rotl32_dup(s, n);
+        let mk = l.k(m);
+        l.b.and(rot, mk)
+    };
     if name == "rlwimi" {
         let a = l.gpr(f.get('a'));
         let nm = l.k(!m);
