@@ -464,7 +464,14 @@ pub struct Engine<F: Frontend> {
     control: Box<RunControl>,
     stats: Stats,
     mode: u32,
+    /// The guest's host FP control/status (MXCSR: rounding mode and sticky exception
+    /// flags, which the frontends read as the guest's), kept here while host code
+    /// runs so that neither disturbs the other.
+    fp_env: u32,
 }
+
+/// MXCSR at process start: round to nearest, every exception masked, no flags.
+pub const DEFAULT_FP_ENV: u32 = 0x1f80;
 
 impl<F: Frontend> Drop for Engine<F> {
     fn drop(&mut self) {
@@ -514,7 +521,17 @@ impl<F: Frontend> Engine<F> {
             control,
             stats: Stats::default(),
             mode: 0,
+            fp_env: DEFAULT_FP_ENV,
         }
+    }
+
+    /// The guest's FP environment (see the field); a new thread starts with its
+    /// creator's, as on Linux.
+    pub fn fp_env(&self) -> u32 {
+        self.fp_env
+    }
+    pub fn set_fp_env(&mut self, v: u32) {
+        self.fp_env = v;
     }
 
     pub fn cache(&self) -> &Arc<CodeCache<F>> {
@@ -604,7 +621,12 @@ impl<F: Frontend> Engine<F> {
 
     /// Run the guest from the pc in `state` until it needs its embedder.
     pub fn run(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
+        use mimic_backend::cranelift::entry::{restore_fp_env, save_fp_env};
+        let host = save_fp_env();
+        restore_fp_env(self.fp_env);
         let r = self.dispatch(state, mem);
+        self.fp_env = save_fp_env();
+        restore_fp_env(host);
         if self.cache.config.count_insns {
             // Move the count out of the guest state (which a signal frame or a new
             // thread may copy) into this engine's counters.
@@ -628,7 +650,16 @@ impl<F: Frontend> Engine<F> {
                     self.stats.cache_hits += 1;
                     e.clone()
                 }
-                None => match self.cache.lookup_or_translate(pc, self.mode, mem) {
+                None => match {
+                    // Translation is host work: the guest's flags and rounding mode
+                    // stay out of it and it stays out of them (constant folding
+                    // evaluates guest float ops on the host).
+                    let guest = mimic_backend::cranelift::entry::save_fp_env();
+                    mimic_backend::cranelift::entry::restore_fp_env(DEFAULT_FP_ENV);
+                    let t = self.cache.lookup_or_translate(pc, self.mode, mem);
+                    mimic_backend::cranelift::entry::restore_fp_env(guest);
+                    t
+                } {
                     Ok(e) => {
                         self.seen.insert((pc, self.mode), e.clone());
                         e

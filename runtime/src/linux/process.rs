@@ -422,11 +422,13 @@ impl<A: LinuxArch> Thread<A> {
     pub fn spawn_thread(&self, state: StateBuf, ctid: Option<u64>, ptid: Option<u64>) -> Result<i32, i64> {
         let proc = self.proc.clone();
         let mask = self.mask;
+        let fp_env = self.engine.fp_env();
         let (tx, rx) = std::sync::mpsc::channel();
         proc.threads.fetch_add(1, Ordering::AcqRel);
         let p2 = proc.clone();
         let r = std::thread::Builder::new().stack_size(16 << 20).spawn(move || {
             let mut t = Thread::new(p2, state, mask);
+            t.engine.set_fp_env(fp_env);
             // SAFETY: gettid has no preconditions.
             let tid = unsafe { libc::gettid() };
             t.tid = tid;
