@@ -637,6 +637,16 @@ impl<F: Frontend> Engine<F> {
         r
     }
 
+    /// Translation is host work: the guest's flags and rounding mode stay out of it and
+    /// it stays out of them (constant folding evaluates guest float ops on the host).
+    fn translate(&self, pc: u64, mem: &mut dyn GuestMemory) -> Result<Arc<Entry>, TranslateError> {
+        let guest = mimic_backend::cranelift::entry::save_fp_env();
+        mimic_backend::cranelift::entry::restore_fp_env(DEFAULT_FP_ENV);
+        let t = self.cache.lookup_or_translate(pc, self.mode, mem);
+        mimic_backend::cranelift::entry::restore_fp_env(guest);
+        t
+    }
+
     fn dispatch(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
         let pc_slot = self.layout.pc;
         loop {
@@ -650,16 +660,7 @@ impl<F: Frontend> Engine<F> {
                     self.stats.cache_hits += 1;
                     e.clone()
                 }
-                None => match {
-                    // Translation is host work: the guest's flags and rounding mode
-                    // stay out of it and it stays out of them (constant folding
-                    // evaluates guest float ops on the host).
-                    let guest = mimic_backend::cranelift::entry::save_fp_env();
-                    mimic_backend::cranelift::entry::restore_fp_env(DEFAULT_FP_ENV);
-                    let t = self.cache.lookup_or_translate(pc, self.mode, mem);
-                    mimic_backend::cranelift::entry::restore_fp_env(guest);
-                    t
-                } {
+                None => match self.translate(pc, mem) {
                     Ok(e) => {
                         self.seen.insert((pc, self.mode), e.clone());
                         e
