@@ -618,7 +618,8 @@ impl<A: LinuxArch> Thread<A> {
                 let mut evs = vec![0u8; 12 * max.max(1)];
                 self.ptr(a[1], 16 * max as u64, true)?;
                 let mask = self.host_in(a[4], 8, W8)?;
-                let n = match bsys!(self, SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask.p, a[5])? {
+                let n = match bsys!(self, SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask.p, a[5])?
+                {
                     Out::Val(n) => n,
                     _ => 0,
                 };
