@@ -137,7 +137,7 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?,
         ),
         other => Err(format!(
-            "{}: a {} program; mimic runs aarch64, ppc64le and ppc64 programs in user mode so far (not supported yet)",
+            "{}: a {} program: not supported yet (mimic runs aarch64, ppc64le and ppc64 programs in user mode)",
             program.display(),
             other.name()
         )),
