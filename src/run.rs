@@ -133,7 +133,7 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?,
         ),
         Arch::Ppc64Be => run_thread(
-            Process::start(Ppc64Linux::new_be(), &program, &bytes, &img, args, env, opts, config)
+            Process::start(Ppc64Linux::for_image(&img), &program, &bytes, &img, args, env, opts, config)
                 .map_err(|e| e.to_string())?,
         ),
         other => Err(format!(

@@ -36,6 +36,8 @@ pub struct Ppc64Linux {
     layout: Arc<StateLayout>,
     regs: Regs,
     be: bool,
+    /// ELFv1: functions are named by descriptors (big-endian ppc64's usual ABI).
+    elfv1: bool,
 }
 
 // AT_HWCAP bits (arch/powerpc/include/uapi/asm/cputable.h).
@@ -95,12 +97,21 @@ impl Ppc64Linux {
     /// ppc64le (ELFv2).
     pub fn new_le() -> Ppc64Linux {
         let fe = Ppc::new(PpcMode::PPC64LE);
-        Ppc64Linux { layout: fe.layout(), regs: fe.regs().clone(), be: false }
+        Ppc64Linux { layout: fe.layout(), regs: fe.regs().clone(), be: false, elfv1: false }
     }
     /// ppc64 big-endian (ELFv1).
     pub fn new_be() -> Ppc64Linux {
         let fe = Ppc::new(PpcMode::PPC64);
-        Ppc64Linux { layout: fe.layout(), regs: fe.regs().clone(), be: true }
+        Ppc64Linux { layout: fe.layout(), regs: fe.regs().clone(), be: true, elfv1: true }
+    }
+    /// The ABI of a ppc64 program: ppc64le, or big-endian ELFv1 unless its e_flags
+    /// say ELFv2 (abiversion 2, as musl's big-endian ppc64 uses).
+    pub fn for_image(img: &super::elf::ElfImage) -> Ppc64Linux {
+        match img.arch {
+            Arch::Ppc64Be if img.flags & 3 == 2 => Ppc64Linux { elfv1: false, ..Self::new_be() },
+            Arch::Ppc64Be => Self::new_be(),
+            _ => Self::new_le(),
+        }
     }
     fn mode(&self) -> PpcMode {
         if self.be {
@@ -244,7 +255,7 @@ impl LinuxArch for Ppc64Linux {
     fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64) {
         st.bytes_mut().fill(0);
         self.set_sp(st, sp);
-        if self.be {
+        if self.elfv1 {
             // ELFv1: the entry point is a function descriptor. An unreadable one leaves
             // the pc at it, where the first fetch faults as on Linux (SIGSEGV).
             match self.descriptor(mem, pc) {
@@ -385,7 +396,7 @@ impl LinuxArch for Ppc64Linux {
         put64(&mut buf, frame + FRAME_PUC, uc);
         put(&mut buf, frame + FRAME_INFO, &info.to_guest_bytes(be));
         // ELFv1: the handler is a function descriptor (entry and TOC).
-        let (entry, toc) = if be {
+        let (entry, toc) = if self.elfv1 {
             let (entry, toc, _) = self.descriptor(mem, act.handler)?;
             (entry, Some(toc))
         } else {
