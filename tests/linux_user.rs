@@ -92,10 +92,6 @@ const PPC64LE: Target = Target {
         // build, but two of it at once on a loaded 2-CPU machine pass the 60 s
         // timeout.
         ("strmem-", "too slow for the timeout in a debug build under load"),
-        // One line differs under the default tiers: a flag is seen after an exact
-        // add (FPSCR sticky flags are the host's MXCSR flags, and an op run by the
-        // IR interpreter raises one); with --tier jit the output equals qemu's.
-        ("fpmath-", "one FPSCR exception-flag line differs from qemu (interpreter tier)"),
     ],
 };
 
