@@ -5,7 +5,7 @@ use mimic_backend::OptLevel;
 use mimic_runtime::linux::arch::Aarch64Linux;
 use mimic_runtime::linux::arch::LinuxArch;
 use mimic_runtime::linux::elf::Arch;
-use mimic_runtime::linux::ppc::Ppc64LeLinux;
+use mimic_runtime::linux::ppc::Ppc64Linux;
 use mimic_runtime::linux::process::{read_program, Options, Process, StatsFormat, Thread};
 use mimic_runtime::{EngineConfig, Tier, Trace};
 use std::path::PathBuf;
@@ -129,11 +129,15 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?,
         ),
         Arch::Ppc64Le => run_thread(
-            Process::start(Ppc64LeLinux::new(), &program, &bytes, &img, args, env, opts, config)
+            Process::start(Ppc64Linux::new_le(), &program, &bytes, &img, args, env, opts, config)
+                .map_err(|e| e.to_string())?,
+        ),
+        Arch::Ppc64Be => run_thread(
+            Process::start(Ppc64Linux::for_image(&img), &program, &bytes, &img, args, env, opts, config)
                 .map_err(|e| e.to_string())?,
         ),
         other => Err(format!(
-            "{}: a {} program; mimic runs aarch64 and ppc64le programs in user mode so far",
+            "{}: a {} program: not supported yet (mimic runs aarch64, ppc64le and ppc64 programs in user mode)",
             program.display(),
             other.name()
         )),

@@ -12,6 +12,10 @@
 //! `a` suffixes) or one of objdump's aliases for it ([`ALIASES`] and the extended branch
 //! and trap mnemonics). For the real binaries the words mimic leaves undecoded are counted
 //! by objdump mnemonic and printed. Without objdump the test prints why and passes.
+//!
+//! Big-endian: the corpus programs `tests/guest/{hello,vector}.c`
+//! compiled with `powerpc64-linux-gnu-gcc -O2 -static` (ppc64, ELFv1), disassembled by
+//! `powerpc64-linux-gnu-objdump` and decoded by mimic in ppc64 mode.
 
 use mimic_frontend::ppc::{mnemonic, PpcMode};
 use std::collections::BTreeMap;
@@ -21,6 +25,8 @@ use std::process::Command;
 const OBJDUMP: &str = "powerpc64le-linux-gnu-objdump";
 const GCC: &str = "powerpc64le-linux-gnu-gcc";
 const MODE: PpcMode = PpcMode::PPC64LE;
+const OBJDUMP_BE: &str = "powerpc64-linux-gnu-objdump";
+const GCC_BE: &str = "powerpc64-linux-gnu-gcc";
 
 /// objdump's simplified mnemonics and the instructions they stand for.
 const ALIASES: &[(&str, &[&str])] = &[
@@ -182,7 +188,12 @@ fn scratch(test: &str) -> Scratch {
 
 /// (word, mnemonic) for every instruction line of objdump's output.
 fn objdump(args: &[&str], file: &Path) -> Vec<(u32, String)> {
-    let out = Command::new(OBJDUMP).args(args).arg(file).output().expect("run objdump");
+    objdump_with(OBJDUMP, args, file, false)
+}
+
+/// [`objdump`] with another objdump, for `big_endian` code or not.
+fn objdump_with(tool: &str, args: &[&str], file: &Path, big_endian: bool) -> Vec<(u32, String)> {
+    let out = Command::new(tool).args(args).arg(file).output().expect("run objdump");
     assert!(out.status.success(), "objdump failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut v = Vec::new();
@@ -191,12 +202,13 @@ fn objdump(args: &[&str], file: &Path) -> Vec<(u32, String)> {
         if parts.len() < 3 || !parts[0].trim_end().ends_with(':') {
             continue;
         }
-        // Little-endian bytes as objdump prints them: "78 56 34 12".
+        // The bytes in memory order as objdump prints them: "78 56 34 12" (little-endian).
         let bytes: Vec<u8> = parts[1].split_whitespace().filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
         if bytes.len() != 4 {
             continue;
         }
-        let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let b = [bytes[0], bytes[1], bytes[2], bytes[3]];
+        let word = if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
         // The mnemonic is the first token (objdump pads it with spaces before operands).
         let m = parts[2].split_whitespace().next().unwrap_or("").to_string();
         v.push((word, m));
@@ -206,11 +218,15 @@ fn objdump(args: &[&str], file: &Path) -> Vec<(u32, String)> {
 
 /// Compare; returns (words, decoded, undecoded counts by objdump mnemonic).
 fn compare(source: &str, lines: &[(u32, String)]) -> (usize, usize, BTreeMap<String, usize>) {
+    compare_in(MODE, source, lines)
+}
+
+fn compare_in(mode: PpcMode, source: &str, lines: &[(u32, String)]) -> (usize, usize, BTreeMap<String, usize>) {
     let mut errors = Vec::new();
     let mut decoded = 0;
     let mut undecoded: BTreeMap<String, usize> = BTreeMap::new();
     for (word, o) in lines {
-        match mnemonic(MODE, *word) {
+        match mnemonic(mode, *word) {
             Some(m) => {
                 decoded += 1;
                 if !allowed(&m, o) {
@@ -282,7 +298,11 @@ fn binary_words(file: &Path) -> Vec<(u32, String)> {
 }
 
 fn report(source: &str, lines: &[(u32, String)]) {
-    let (n, decoded, undecoded) = compare(source, lines);
+    report_in(MODE, source, lines)
+}
+
+fn report_in(mode: PpcMode, source: &str, lines: &[(u32, String)]) {
+    let (n, decoded, undecoded) = compare_in(mode, source, lines);
     let mut by_count: Vec<_> = undecoded.into_iter().collect();
     by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let list: Vec<String> = by_count.iter().map(|(m, c)| format!("{m} {c}")).collect();
@@ -319,5 +339,33 @@ fn real_binaries_match_objdump() {
         report("hello -O2 -static (glibc)", &binary_words(&exe));
     } else {
         eprintln!("SKIP: {GCC} not found (apt-get install gcc-powerpc64le-linux-gnu)");
+    }
+}
+
+#[test]
+fn big_endian_corpus_matches_objdump() {
+    if !tool(OBJDUMP_BE) || !tool(GCC_BE) {
+        eprintln!(
+            "SKIP: {OBJDUMP_BE} or {GCC_BE} not found (apt-get install binutils-powerpc64-linux-gnu gcc-powerpc64-linux-gnu)"
+        );
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = scratch("be");
+    for prog in ["hello", "vector"] {
+        let exe = dir.0.join(prog);
+        let st = Command::new(GCC_BE)
+            .args(["-O2", "-static", "-ffp-contract=off", "-I"])
+            .arg(root.join("tests/guest"))
+            .arg("-o")
+            .arg(&exe)
+            .arg(root.join(format!("tests/guest/{prog}.c")))
+            .arg("-lm")
+            .status()
+            .expect("run gcc");
+        assert!(st.success(), "{GCC_BE} failed on {prog}.c");
+        let lines = objdump_with(OBJDUMP_BE, &["-d", "-M", "power9"], &exe, true);
+        assert!(lines.len() > 10_000, "{prog}: objdump listed {} words", lines.len());
+        report_in(PpcMode::PPC64, &format!("{prog} -O2 -static (ppc64 big-endian, glibc)"), &lines);
     }
 }

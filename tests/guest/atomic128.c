@@ -2,6 +2,7 @@
  * four threads (gcc emits LDAXP/STLXP inline, and libgcc's outline helpers use CASPAL
  * when AT_HWCAP advertises LSE), then LDAXP/STLXP and LDXP/STXP (W pair) loops in
  * inline assembly. Totals are fixed, so the output is deterministic. */
+/* cflags-powerpc64: -mcpu=power8 */
 #include <stdio.h>
 #include <pthread.h>
 #include <stdint.h>

@@ -94,19 +94,37 @@ impl CodeImage {
         }
         container.sort_by_key(|r| r.0.start);
         let inside = |a: u64| container.iter().any(|(r, _)| r.contains(&a));
+        // ppc64 ELFv1 names functions (the entry, function symbols) by descriptors in
+        // .opd, whose first doubleword is the code address.
+        let code_addr = |a: u64| -> u64 {
+            if img.arch != elf::Arch::Ppc64Be || inside(a) {
+                return a;
+            }
+            img.segments
+                .iter()
+                .find(|s| s.vaddr <= a && a.saturating_add(8) <= s.vaddr + s.filesz)
+                .and_then(|s| {
+                    let o = (s.offset + (a - s.vaddr)) as usize;
+                    bytes.get(o..o + 8).map(|b| u64::from_be_bytes(b.try_into().unwrap()))
+                })
+                .unwrap_or(a)
+        };
 
         // Sized function symbols inside the code.
         let mut funcs: Vec<Range<u64>> = file
             .syms
             .iter()
             .chain(file.dynsyms.iter())
-            .filter(|s| s.st_type() == STT_FUNC && s.st_value != 0 && s.st_size > 0 && inside(s.st_value))
-            .map(|s| s.st_value..s.st_value + s.st_size)
+            .filter(|s| s.st_type() == STT_FUNC && s.st_value != 0 && s.st_size > 0)
+            .map(|s| (code_addr(s.st_value), s.st_size))
+            .filter(|&(a, _)| inside(a))
+            .map(|(a, size)| a..a + size)
             .collect();
         funcs.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
         let mut seeds: Vec<u64> = funcs.iter().map(|r| r.start).collect();
-        if inside(img.entry) {
-            seeds.push(img.entry);
+        let entry = code_addr(img.entry);
+        if inside(entry) {
+            seeds.push(entry);
         }
         let (method, ranges) = if funcs.is_empty() {
             (method, container)

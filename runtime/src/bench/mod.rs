@@ -16,7 +16,7 @@ pub mod translate;
 
 use crate::linux::arch::{Aarch64Linux, LinuxArch};
 use crate::linux::elf::Arch;
-use crate::linux::ppc::Ppc64LeLinux;
+use crate::linux::ppc::Ppc64Linux;
 use code::CodeImage;
 use mimic_frontend::Frontend;
 use serde_json::{json, Value};
@@ -61,8 +61,8 @@ pub fn frontend_for(arch: Arch) -> Option<(Box<dyn Frontend>, Option<u8>)> {
             let a = Aarch64Linux::new();
             Some((Box::new(a.frontend()), Some(a.addr_bits())))
         }
-        Arch::Ppc64Le => {
-            let a = Ppc64LeLinux::new();
+        Arch::Ppc64Le | Arch::Ppc64Be => {
+            let a = if arch == Arch::Ppc64Be { Ppc64Linux::new_be() } else { Ppc64Linux::new_le() };
             Some((Box::new(a.frontend()), Some(a.addr_bits())))
         }
         _ => None,

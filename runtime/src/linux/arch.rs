@@ -54,8 +54,9 @@ pub trait LinuxArch: Send + Sync + 'static {
     /// The generic name of syscall `nr` (the dispatcher works on names).
     fn syscall_name(&self, nr: u64) -> Option<&'static str>;
 
-    /// Registers at program start.
-    fn init_state(&self, st: &mut StateBuf, pc: u64, sp: u64);
+    /// Registers at program start (`pc` is the ELF entry, which may name a function
+    /// descriptor in `mem`).
+    fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64);
     fn pc(&self, st: &StateBuf) -> u64;
     fn set_pc(&self, st: &mut StateBuf, pc: u64);
     fn sp(&self, st: &StateBuf) -> u64;
@@ -178,7 +179,7 @@ impl LinuxArch for Aarch64Linux {
         sysno::name(nr)
     }
 
-    fn init_state(&self, st: &mut StateBuf, pc: u64, sp: u64) {
+    fn init_state(&self, _mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64) {
         st.bytes_mut().fill(0);
         self.set_pc(st, pc);
         self.set_sp(st, sp);

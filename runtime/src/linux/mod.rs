@@ -7,10 +7,11 @@
 //!   [`sysno_ppc64`]: ppc64's.
 //! - [`process`]: processes and threads (one host thread per guest thread);
 //!   [`syscall`]: the system calls, shared by all architectures; [`signal`]: guest
-//!   signals and how host signals reach them.
+//!   signals and how host signals reach them; [`endian`]: guest byte order.
 
 pub mod arch;
 pub mod elf;
+pub mod endian;
 pub mod loader;
 pub mod ppc;
 pub mod process;

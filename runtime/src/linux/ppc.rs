@@ -1,21 +1,28 @@
-//! PowerPC Linux: the [`LinuxArch`] of ppc64le (ELFv2, little-endian, LP64).
+//! PowerPC Linux: the [`LinuxArch`] of ppc64le (ELFv2, little-endian, LP64) and ppc64
+//! (ELFv1, big-endian, LP64). The two share everything but the byte order of memory
+//! and how functions are named: ELFv1 names a function by its descriptor (entry
+//! address, TOC for r2, environment for r11), both for the program's entry point and
+//! for signal handlers.
 //!
 //! - System calls: `sc` with the number in r0 and arguments in r3..r8; the result goes
 //!   to r3, and on error r3 holds the positive errno and CR0.SO is set.
 //! - Program start (ELFv2): r1 = the stack pointer, r12 = the entry point (global entry
-//!   points derive the TOC from it); the thread pointer is r13.
+//!   points derive the TOC from it); the thread pointer is r13. ELFv1: the pc, r2 and
+//!   r11 come from the entry point's descriptor.
 //! - Signal frames follow `arch/powerpc/kernel/signal_64.c`: an `rt_sigframe` holding the
 //!   ucontext (mcontext with gp_regs[48], fp_regs[33], v_regs and the VSX low halves),
 //!   then the trampoline slots, pinfo/puc, the siginfo and a 512-byte red-zone gap; the
 //!   handler runs on a new 128-byte stack frame below it with r3 = signal, r4 = &siginfo,
 //!   r5 = &ucontext, r12 = the handler, and LR at the `rt_sigreturn` trampoline.
 //! - Auxiliary vector: AT_HWCAP/AT_HWCAP2 claim POWER8 (ISA 2.07) with FPU, AltiVec and
-//!   VSX, which the frontend implements for what glibc and gcc emit; AT_DCACHEBSIZE and
+//!   VSX, which the frontend implements for what glibc and gcc emit (ppc64le also claims
+//!   PPC_FEATURE_TRUE_LE, as Linux does for little-endian tasks); AT_DCACHEBSIZE and
 //!   AT_ICACHEBSIZE are 128, as QEMU reports for POWER (dcbz clears 128 bytes).
 //! - `struct stat` has the x86-64 layout (144 bytes), which the host's is.
 
 use super::arch::{AltStack, LinuxArch};
 use super::elf::Arch;
+use super::endian::{self, swap_fields};
 use super::signal::{SigAction, SigInfo, SA_ONSTACK};
 use super::sysno_ppc64;
 use crate::usermem::UserMemory;
@@ -24,16 +31,13 @@ use mimic_frontend::Frontend;
 use mimic_ir::{MemFault, StateBuf, StateLayout};
 use std::sync::Arc;
 
-/// ppc64le Linux (ELFv2).
-pub struct Ppc64LeLinux {
+/// ppc64le (ELFv2) or ppc64 (big-endian, ELFv1) Linux.
+pub struct Ppc64Linux {
     layout: Arc<StateLayout>,
     regs: Regs,
-}
-
-impl Default for Ppc64LeLinux {
-    fn default() -> Self {
-        Self::new()
-    }
+    be: bool,
+    /// ELFv1: functions are named by descriptors (big-endian ppc64's usual ABI).
+    elfv1: bool,
 }
 
 // AT_HWCAP bits (arch/powerpc/include/uapi/asm/cputable.h).
@@ -84,13 +88,64 @@ const PT_LNK: u64 = 36;
 const PT_XER: u64 = 37;
 const PT_CCR: u64 = 38;
 const PT_TRAP: u64 = 40;
-/// MSR of a 64-bit little-endian user thread with FP, VMX and VSX enabled.
-const USER_MSR: u64 = 0x8000_0000_0280_f033;
+/// MSR of a 64-bit big-endian user thread with FP, VMX and VSX enabled.
+const USER_MSR: u64 = 0x8000_0000_0280_f032;
+/// MSR_LE: the thread runs little-endian.
+const MSR_LE: u64 = 1;
 
-impl Ppc64LeLinux {
-    pub fn new() -> Ppc64LeLinux {
+impl Ppc64Linux {
+    /// ppc64le (ELFv2).
+    pub fn new_le() -> Ppc64Linux {
         let fe = Ppc::new(PpcMode::PPC64LE);
-        Ppc64LeLinux { layout: fe.layout(), regs: fe.regs().clone() }
+        Ppc64Linux { layout: fe.layout(), regs: fe.regs().clone(), be: false, elfv1: false }
+    }
+    /// ppc64 big-endian (ELFv1).
+    pub fn new_be() -> Ppc64Linux {
+        let fe = Ppc::new(PpcMode::PPC64);
+        Ppc64Linux { layout: fe.layout(), regs: fe.regs().clone(), be: true, elfv1: true }
+    }
+    /// The ABI of a ppc64 program: ppc64le, or big-endian ELFv1 unless its e_flags
+    /// say ELFv2 (abiversion 2, as musl's big-endian ppc64 uses).
+    pub fn for_image(img: &super::elf::ElfImage) -> Ppc64Linux {
+        match img.arch {
+            Arch::Ppc64Be if img.flags & 3 == 2 => Ppc64Linux { elfv1: false, ..Self::new_be() },
+            Arch::Ppc64Be => Self::new_be(),
+            _ => Self::new_le(),
+        }
+    }
+    fn mode(&self) -> PpcMode {
+        if self.be {
+            PpcMode::PPC64
+        } else {
+            PpcMode::PPC64LE
+        }
+    }
+    fn u64_at(&self, b: &[u8]) -> u64 {
+        endian::u64_from(self.be, b)
+    }
+    fn u32_at(&self, b: &[u8]) -> u32 {
+        endian::u32_from(self.be, b)
+    }
+    fn u128_bytes(&self, v: u128) -> [u8; 16] {
+        if self.be {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+    fn u128_at(&self, b: &[u8]) -> u128 {
+        let b: [u8; 16] = b[..16].try_into().unwrap();
+        if self.be {
+            u128::from_be_bytes(b)
+        } else {
+            u128::from_le_bytes(b)
+        }
+    }
+    /// An ELFv1 function descriptor: (entry, TOC, environment).
+    fn descriptor(&self, mem: &UserMemory, at: u64) -> Result<(u64, u64, u64), MemFault> {
+        let mut b = [0u8; 24];
+        mem.read_bytes(at, &mut b)?;
+        Ok((self.u64_at(&b[0..]), self.u64_at(&b[8..]), self.u64_at(&b[16..])))
     }
     fn r(&self, st: &StateBuf, i: usize) -> u64 {
         st.get(&self.layout, self.regs.r[i]) as u64
@@ -125,13 +180,17 @@ impl Ppc64LeLinux {
     }
 }
 
-impl LinuxArch for Ppc64LeLinux {
+impl LinuxArch for Ppc64Linux {
     type Fe = Ppc;
     fn elf_arch(&self) -> Arch {
-        Arch::Ppc64Le
+        if self.be {
+            Arch::Ppc64Be
+        } else {
+            Arch::Ppc64Le
+        }
     }
     fn frontend(&self) -> Ppc {
-        Ppc::new(PpcMode::PPC64LE)
+        Ppc::new(self.mode())
     }
     fn layout(&self) -> Arc<StateLayout> {
         self.layout.clone()
@@ -143,14 +202,18 @@ impl LinuxArch for Ppc64LeLinux {
         8
     }
     fn big_endian(&self) -> bool {
-        false
+        self.be
     }
     fn machine(&self) -> &'static str {
-        "ppc64le"
+        if self.be {
+            "ppc64"
+        } else {
+            "ppc64le"
+        }
     }
     fn platform(&self) -> &'static str {
         // Linux names the CPU ("power8"); QEMU, the reference the tests compare with,
-        // gives no AT_PLATFORM for ppc64le, and glibc needs none.
+        // gives no AT_PLATFORM for ppc64 and ppc64le, and glibc needs none.
         ""
     }
     fn hwcap(&self) -> (u64, u64) {
@@ -163,7 +226,7 @@ impl LinuxArch for Ppc64LeLinux {
                 | PPC_FEATURE_ARCH_2_05
                 | PPC_FEATURE_ARCH_2_06
                 | PPC_FEATURE_HAS_VSX
-                | PPC_FEATURE_TRUE_LE,
+                | if self.be { 0 } else { PPC_FEATURE_TRUE_LE },
             PPC_FEATURE2_ARCH_2_07 | PPC_FEATURE2_ISEL | PPC_FEATURE2_TAR,
         )
     }
@@ -182,14 +245,31 @@ impl LinuxArch for Ppc64LeLinux {
         let b = unsafe {
             std::slice::from_raw_parts((st as *const libc::stat).cast::<u8>(), std::mem::size_of::<libc::stat>())
         };
-        b.to_vec()
+        let mut b = b.to_vec();
+        if self.be {
+            swap_fields(&mut b, endian::STAT64);
+        }
+        b
     }
 
-    fn init_state(&self, st: &mut StateBuf, pc: u64, sp: u64) {
+    fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64) {
         st.bytes_mut().fill(0);
-        self.set_pc(st, pc);
         self.set_sp(st, sp);
-        self.set_r(st, 12, pc);
+        if self.elfv1 {
+            // ELFv1: the entry point is a function descriptor. An unreadable one leaves
+            // the pc at it, where the first fetch faults as on Linux (SIGSEGV).
+            match self.descriptor(mem, pc) {
+                Ok((entry, toc, env)) => {
+                    self.set_pc(st, entry);
+                    self.set_r(st, 2, toc);
+                    self.set_r(st, 11, env);
+                }
+                Err(_) => self.set_pc(st, pc),
+            }
+        } else {
+            self.set_pc(st, pc);
+            self.set_r(st, 12, pc);
+        }
     }
     fn pc(&self, st: &StateBuf) -> u64 {
         st.get(&self.layout, self.regs.pc) as u64
@@ -230,7 +310,7 @@ impl LinuxArch for Ppc64LeLinux {
         // icbi RA, RB: the block holding (RA|0) + RB.
         let mut w = [0u8; 4];
         mem.fetch_bytes(pc, &mut w).ok()?;
-        let w = u32::from_le_bytes(w);
+        let w = self.u32_at(&w);
         let (ra, rb) = ((w >> 16 & 31) as usize, (w >> 11 & 31) as usize);
         let base = if ra == 0 { 0 } else { self.r(st, ra) };
         let line = mimic_frontend::ppc::lift::DCACHE_LINE;
@@ -240,7 +320,7 @@ impl LinuxArch for Ppc64LeLinux {
 
     fn sigtramp_code(&self) -> Vec<u8> {
         // li r0, 172 (rt_sigreturn); sc
-        [0x3800_00acu32, 0x4400_0002].iter().flat_map(|w| w.to_le_bytes()).collect()
+        [0x3800_00acu32, 0x4400_0002].iter().flat_map(|&w| endian::u32_bytes(self.be, w)).collect()
     }
 
     fn setup_frame(
@@ -263,18 +343,20 @@ impl LinuxArch for Ppc64LeLinux {
             let o = (at - newsp) as usize;
             buf[o..o + v.len()].copy_from_slice(v);
         };
-        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_le_bytes());
+        let be = self.be;
+        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &endian::u64_bytes(be, v));
+        let put32 = |buf: &mut Vec<u8>, at: u64, v: u32| put(buf, at, &endian::u32_bytes(be, v));
         // The back chain of the handler's caller frame.
         put64(&mut buf, newsp, sp);
         let uc = frame;
         put64(&mut buf, uc + UC_FLAGS, 0);
         put64(&mut buf, uc + UC_STACK, alt.sp);
         let ss_flags: i32 = if alt.size == 0 { 2 } else { 0 }; // SS_DISABLE
-        put(&mut buf, uc + UC_STACK + 8, &ss_flags.to_le_bytes());
+        put32(&mut buf, uc + UC_STACK + 8, ss_flags as u32);
         put64(&mut buf, uc + UC_STACK + 16, alt.size);
         put64(&mut buf, uc + UC_SIGMASK, old_mask);
         let sc = uc + UC_MCONTEXT;
-        put(&mut buf, sc + SC_SIGNAL, &info.signo.to_le_bytes());
+        put32(&mut buf, sc + SC_SIGNAL, info.signo as u32);
         put64(&mut buf, sc + SC_HANDLER, act.handler);
         put64(&mut buf, sc + SC_OLDMASK, old_mask);
         put64(&mut buf, sc + SC_REGS, sc + SC_GP_REGS);
@@ -283,7 +365,7 @@ impl LinuxArch for Ppc64LeLinux {
             put64(&mut buf, gp + 8 * i as u64, self.r(st, i));
         }
         put64(&mut buf, gp + 8 * PT_NIP, self.pc(st));
-        put64(&mut buf, gp + 8 * PT_MSR, USER_MSR);
+        put64(&mut buf, gp + 8 * PT_MSR, if be { USER_MSR } else { USER_MSR | MSR_LE });
         put64(&mut buf, gp + 8 * PT_ORIG_R3, self.r(st, 3));
         put64(&mut buf, gp + 8 * PT_CTR, self.get(st, self.regs.ctr));
         put64(&mut buf, gp + 8 * PT_LNK, self.get(st, self.regs.lr));
@@ -302,17 +384,24 @@ impl LinuxArch for Ppc64LeLinux {
         put64(&mut buf, sc + SC_V_REGS, vr);
         for i in 0..32 {
             let v = st.get(&self.layout, self.regs.vs[32 + i]);
-            put(&mut buf, vr + 16 * i as u64, &v.to_le_bytes());
+            put(&mut buf, vr + 16 * i as u64, &self.u128_bytes(v));
         }
-        put(&mut buf, vr + 16 * 32 + 12, &(self.get(st, self.regs.vscr) as u32).to_le_bytes());
-        put(&mut buf, vr + 16 * 33, &(self.get(st, self.regs.vrsave) as u32).to_le_bytes());
+        put32(&mut buf, vr + 16 * 32 + 12, self.get(st, self.regs.vscr) as u32);
+        put32(&mut buf, vr + 16 * 33, self.get(st, self.regs.vrsave) as u32);
         for i in 0..32 {
             let v = st.get(&self.layout, self.regs.vs[i]);
             put64(&mut buf, vr + 16 * 34 + 8 * i as u64, v as u64);
         }
         put64(&mut buf, frame + FRAME_PINFO, frame + FRAME_INFO);
         put64(&mut buf, frame + FRAME_PUC, uc);
-        put(&mut buf, frame + FRAME_INFO, &info.to_bytes());
+        put(&mut buf, frame + FRAME_INFO, &info.to_guest_bytes(be));
+        // ELFv1: the handler is a function descriptor (entry and TOC).
+        let (entry, toc) = if self.elfv1 {
+            let (entry, toc, _) = self.descriptor(mem, act.handler)?;
+            (entry, Some(toc))
+        } else {
+            (act.handler, None)
+        };
         mem.write_bytes(newsp, &buf)?;
 
         self.set_r(st, 1, newsp);
@@ -320,9 +409,12 @@ impl LinuxArch for Ppc64LeLinux {
         self.set_r(st, 4, frame + FRAME_INFO);
         self.set_r(st, 5, uc);
         self.set_r(st, 6, frame);
-        self.set_r(st, 12, act.handler);
+        match toc {
+            Some(toc) => self.set_r(st, 2, toc),
+            None => self.set_r(st, 12, entry),
+        }
         st.set(&self.layout, self.regs.lr, restorer as u128);
-        self.set_pc(st, act.handler);
+        self.set_pc(st, entry);
         Ok(())
     }
 
@@ -330,7 +422,7 @@ impl LinuxArch for Ppc64LeLinux {
         let uc = self.sp(st) + SIGNAL_FRAMESIZE;
         let mut buf = vec![0u8; UCONTEXT_SIZE as usize];
         mem.read_bytes(uc, &mut buf)?;
-        let at = |off: u64| u64::from_le_bytes(buf[off as usize..off as usize + 8].try_into().unwrap());
+        let at = |off: u64| self.u64_at(&buf[off as usize..]);
         let mask = at(UC_SIGMASK);
         let sc = UC_MCONTEXT;
         let gp = sc + SC_GP_REGS;
@@ -355,13 +447,12 @@ impl LinuxArch for Ppc64LeLinux {
         if vr_ok {
             for i in 0..32 {
                 let o = (vr + 16 * i as u64) as usize;
-                let v = u128::from_le_bytes(buf[o..o + 16].try_into().unwrap());
-                st.set(&self.layout, self.regs.vs[32 + i], v);
+                st.set(&self.layout, self.regs.vs[32 + i], self.u128_at(&buf[o..]));
             }
             let o = (vr + 16 * 32 + 12) as usize;
-            st.set(&self.layout, self.regs.vscr, u32::from_le_bytes(buf[o..o + 4].try_into().unwrap()) as u128);
+            st.set(&self.layout, self.regs.vscr, self.u32_at(&buf[o..]) as u128);
             let o = (vr + 16 * 33) as usize;
-            st.set(&self.layout, self.regs.vrsave, u32::from_le_bytes(buf[o..o + 4].try_into().unwrap()) as u128);
+            st.set(&self.layout, self.regs.vrsave, self.u32_at(&buf[o..]) as u128);
         }
         Ok(mask)
     }

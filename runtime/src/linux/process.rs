@@ -129,7 +129,7 @@ impl<A: LinuxArch> Process<A> {
         let cache = CodeCache::new(arch.frontend(), config);
         let layout = arch.layout();
         let mut state = StateBuf::new(&layout);
-        arch.init_state(&mut state, started.pc, started.sp);
+        arch.init_state(&mem, &mut state, started.pc, started.sp);
         let proc = Arc::new(Process {
             arch,
             mem,
@@ -433,7 +433,8 @@ impl<A: LinuxArch> Thread<A> {
             let tid = unsafe { libc::gettid() };
             t.tid = tid;
             if let Some(p) = ptid {
-                let _ = t.proc.mem.write_bytes(p, &tid.to_le_bytes());
+                let b = super::endian::u32_bytes(t.proc.arch.big_endian(), tid as u32);
+                let _ = t.proc.mem.write_bytes(p, &b);
             }
             if let Some(c) = ctid {
                 t.clear_child_tid = c;

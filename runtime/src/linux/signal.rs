@@ -124,6 +124,14 @@ impl SigInfo {
     pub fn to_bytes(&self) -> [u8; 128] {
         self.raw
     }
+    /// The siginfo in the guest's byte order.
+    pub fn to_guest_bytes(&self, big_endian: bool) -> [u8; 128] {
+        let mut raw = self.raw;
+        if big_endian {
+            super::endian::swap_siginfo(&mut raw, self.signo, self.code);
+        }
+        raw
+    }
 }
 
 /// Queued signals per thread: standard signals once each, real-time ones (32 and up)

@@ -8,6 +8,7 @@
 //! are converted. File descriptors, process ids and thread ids are the host's.
 
 use super::arch::{AltStack, LinuxArch};
+use super::endian::{self, swap_fields, POLLFD, SOCKADDR, W4, W8};
 use super::process::{Flow, Thread};
 use super::signal::{self, SigAction, NSIG};
 use crate::usermem::{FileMap, MemError, Placement, Prot, PAGE};
@@ -143,6 +144,13 @@ const TTY_IOCTLS: &[(u64, u64, bool)] = &[
     (0x5429, 4, true),   // TIOCGSID
 ];
 
+/// A structure for the host kernel to read (see `Thread::host_in`): `p` points either
+/// into guest memory or at the converted copy held here.
+struct HostIn {
+    _buf: Vec<u8>,
+    p: *mut libc::c_void,
+}
+
 impl<A: LinuxArch> Thread<A> {
     /// Guest address to host pointer for a buffer of `len` bytes the kernel reads
     /// (`write` false) or writes.
@@ -160,10 +168,51 @@ impl<A: LinuxArch> Thread<A> {
             self.ptr(addr, len, write)
         }
     }
+    /// Whether the guest is big-endian (structures in its memory are converted).
+    fn be(&self) -> bool {
+        self.proc.arch.big_endian()
+    }
     fn read_u64(&self, addr: u64) -> Result<u64, i64> {
         let mut b = [0u8; 8];
         self.proc.mem.read_bytes(addr, &mut b).map_err(|_| libc::EFAULT as i64)?;
-        Ok(u64::from_le_bytes(b))
+        Ok(endian::u64_from(self.be(), &b))
+    }
+    fn read_u32(&self, addr: u64) -> Result<u32, i64> {
+        let mut b = [0u8; 4];
+        self.proc.mem.read_bytes(addr, &mut b).map_err(|_| libc::EFAULT as i64)?;
+        Ok(endian::u32_from(self.be(), &b))
+    }
+    fn put_u64(&self, addr: u64, v: u64) -> Result<(), i64> {
+        self.write_out(addr, &endian::u64_bytes(self.be(), v))
+    }
+    fn put_u32(&self, addr: u64, v: u32) -> Result<(), i64> {
+        self.write_out(addr, &endian::u32_bytes(self.be(), v))
+    }
+    /// For a big-endian guest, swap the fields (`pattern`, see [`swap_fields`]) of the
+    /// `len` bytes at `addr` in place between host and guest order: after the host
+    /// kernel wrote a structure there, and around calls that read and write one. Other
+    /// guests: nothing to do.
+    fn swap_guest(&self, addr: u64, len: u64, pattern: &[usize]) {
+        if !self.be() || addr == 0 || len == 0 {
+            return;
+        }
+        let mut b = vec![0u8; len as usize];
+        if self.proc.mem.read_bytes(addr, &mut b).is_ok() {
+            swap_fields(&mut b, pattern);
+            let _ = self.proc.mem.write_bytes(addr, &b);
+        }
+    }
+    /// A structure the host kernel only reads: the guest's memory in place when the
+    /// orders agree, else a host-order copy. Null stays null.
+    fn host_in(&self, addr: u64, len: u64, pattern: &[usize]) -> Result<HostIn, i64> {
+        if addr == 0 || !self.be() {
+            return Ok(HostIn { _buf: Vec::new(), p: self.ptr_opt(addr, len, false)? });
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.proc.mem.read_bytes(addr, &mut buf).map_err(|_| libc::EFAULT as i64)?;
+        swap_fields(&mut buf, pattern);
+        let p = buf.as_mut_ptr().cast();
+        Ok(HostIn { _buf: buf, p })
     }
     fn write_out(&self, addr: u64, data: &[u8]) -> Result<(), i64> {
         self.proc.mem.write_bytes(addr, data).map_err(|_| libc::EFAULT as i64)
@@ -348,8 +397,7 @@ impl<A: LinuxArch> Thread<A> {
                 let off = (a[1] << 32 | (a[2] & 0xffff_ffff)) as i64;
                 self.ptr(a[3], 8, true)?;
                 let Out::Val(r) = hsys!(SYS_lseek, fd, off, a[4])? else { unreachable!() };
-                let b = if self.proc.arch.big_endian() { r.to_be_bytes() } else { r.to_le_bytes() };
-                self.write_out(a[3], &b)?;
+                self.put_u64(a[3], r as u64)?;
                 v(0)
             }
             "fcntl" => self.fcntl(a),
@@ -367,10 +415,8 @@ impl<A: LinuxArch> Thread<A> {
                 let mut fds = [0i32; 2];
                 self.ptr(a[0], 8, true)?;
                 hsys!(SYS_pipe2, fds.as_mut_ptr(), open_flags_to_host(a[1]))?;
-                let mut b = [0u8; 8];
-                b[..4].copy_from_slice(&fds[0].to_le_bytes());
-                b[4..].copy_from_slice(&fds[1].to_le_bytes());
-                self.write_out(a[0], &b)?;
+                self.put_u32(a[0], fds[0] as u32)?;
+                self.put_u32(a[0] + 4, fds[1] as u32)?;
                 v(0)
             }
             "fstat" => self.stat_common(fd, None, AT_EMPTY_PATH as u64, a[1]),
@@ -378,11 +424,17 @@ impl<A: LinuxArch> Thread<A> {
             "statx" => {
                 let p = self.path(a[1])?;
                 let b = self.ptr(a[4], 256, true)?;
-                hsys!(SYS_statx, dirfd(a[0]), p.as_ptr(), a[2] as i32, a[3] as u32, b)
+                let r = hsys!(SYS_statx, dirfd(a[0]), p.as_ptr(), a[2] as i32, a[3] as u32, b)?;
+                self.swap_guest(a[4], 256, endian::STATX);
+                Ok(r)
             }
             "getdents64" => {
                 let b = self.ptr(a[1], a[2], true)?;
-                hsys!(SYS_getdents64, fd, b, a[2])
+                let r = hsys!(SYS_getdents64, fd, b, a[2])?;
+                if let (true, Out::Val(n)) = (self.be(), &r) {
+                    self.swap_dirents(a[1], *n as u64);
+                }
+                Ok(r)
             }
             "readlinkat" => {
                 let raw = self.cstr(a[1])?;
@@ -433,8 +485,8 @@ impl<A: LinuxArch> Thread<A> {
             }
             "utimensat" => {
                 let p = if a[1] == 0 { None } else { Some(self.path(a[1])?) };
-                let t = self.ptr_opt(a[2], 32, false)?;
-                hsys!(SYS_utimensat, dirfd(a[0]), p.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()), t, a[3] as i32)
+                let t = self.host_in(a[2], 32, W8)?;
+                hsys!(SYS_utimensat, dirfd(a[0]), p.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()), t.p, a[3] as i32)
             }
             "fchmod" => hsys!(SYS_fchmod, fd, a[1] as u32),
             "fchmodat" => {
@@ -471,35 +523,55 @@ impl<A: LinuxArch> Thread<A> {
             "statfs" => {
                 let p = self.path(a[0])?;
                 let b = self.ptr(a[1], 120, true)?;
-                hsys!(SYS_statfs, p.as_ptr(), b)
+                let r = hsys!(SYS_statfs, p.as_ptr(), b)?;
+                self.swap_guest(a[1], 120, endian::STATFS);
+                Ok(r)
             }
             "fstatfs" => {
                 let b = self.ptr(a[1], 120, true)?;
-                hsys!(SYS_fstatfs, fd, b)
+                let r = hsys!(SYS_fstatfs, fd, b)?;
+                self.swap_guest(a[1], 120, endian::STATFS);
+                Ok(r)
             }
             "sendfile" => {
                 let off = self.ptr_opt(a[2], 8, true)?;
-                bsys!(self, SYS_sendfile, fd, a[1] as i32, off, a[3])
+                self.swap_guest(a[2], 8, W8);
+                let r = bsys!(self, SYS_sendfile, fd, a[1] as i32, off, a[3]);
+                self.swap_guest(a[2], 8, W8);
+                r
             }
             "copy_file_range" => {
                 let o1 = self.ptr_opt(a[1], 8, true)?;
                 let o2 = self.ptr_opt(a[3], 8, true)?;
-                bsys!(self, SYS_copy_file_range, fd, o1, a[2] as i32, o2, a[4], a[5] as u32)
+                self.swap_guest(a[1], 8, W8);
+                self.swap_guest(a[3], 8, W8);
+                let r = bsys!(self, SYS_copy_file_range, fd, o1, a[2] as i32, o2, a[4], a[5] as u32);
+                self.swap_guest(a[1], 8, W8);
+                self.swap_guest(a[3], 8, W8);
+                r
             }
             "poll" => {
                 let fds = self.ptr(a[0], 8 * a[1], true)?;
-                bsys!(self, SYS_poll, fds, a[1], a[2] as i32)
+                self.swap_guest(a[0], 8 * a[1], POLLFD);
+                let r = bsys!(self, SYS_poll, fds, a[1], a[2] as i32);
+                self.swap_guest(a[0], 8 * a[1], POLLFD);
+                r
             }
             "alarm" => hsys!(SYS_alarm, a[0] as u32),
             "time" => {
                 let t = self.ptr_opt(a[0], 8, true)?;
-                hsys!(SYS_time, t)
+                let r = hsys!(SYS_time, t)?;
+                self.swap_guest(a[0], 8, W8);
+                Ok(r)
             }
             "ppoll" => {
                 let fds = self.ptr(a[0], 8 * a[1], true)?;
-                let ts = self.ptr_opt(a[2], 16, false)?;
-                let mask = self.ptr_opt(a[3], 8, false)?;
-                bsys!(self, SYS_ppoll, fds, a[1], ts, mask, a[4])
+                let ts = self.host_in(a[2], 16, W8)?;
+                let mask = self.host_in(a[3], 8, W8)?;
+                self.swap_guest(a[0], 8 * a[1], POLLFD);
+                let r = bsys!(self, SYS_ppoll, fds, a[1], ts.p, mask.p, a[4]);
+                self.swap_guest(a[0], 8 * a[1], POLLFD);
+                r
             }
             "pselect6" => {
                 let n = a[0].min(1024).div_ceil(64) * 8;
@@ -507,17 +579,23 @@ impl<A: LinuxArch> Thread<A> {
                     (self.ptr_opt(a[1], n, true)?, self.ptr_opt(a[2], n, true)?, self.ptr_opt(a[3], n, true)?);
                 let ts = self.ptr_opt(a[4], 16, true)?;
                 // The sigmask argument is a {pointer, size} pair in guest memory.
-                let sm: *mut u64 = if a[5] == 0 {
-                    std::ptr::null_mut()
-                } else {
+                let mut pair = [0u64; 2];
+                let mut sm_buf = None;
+                if a[5] != 0 {
                     let p = self.read_u64(a[5])?;
-                    let sz = self.read_u64(a[5] + 8)?;
-                    let mut pair = [0u64; 2];
-                    pair[0] = self.ptr_opt(p, 8, false)? as u64;
-                    pair[1] = sz;
-                    return bsys!(self, SYS_pselect6, a[0] as i32, r, w, e, ts, pair.as_mut_ptr());
-                };
-                bsys!(self, SYS_pselect6, a[0] as i32, r, w, e, ts, sm)
+                    let sm = self.host_in(p, 8, W8)?;
+                    pair = [sm.p as u64, self.read_u64(a[5] + 8)?];
+                    sm_buf = Some(sm);
+                }
+                let sm: *mut u64 = if sm_buf.is_some() { pair.as_mut_ptr() } else { std::ptr::null_mut() };
+                for (p, len) in [(a[1], n), (a[2], n), (a[3], n), (a[4], 16)] {
+                    self.swap_guest(p, len, W8);
+                }
+                let res = bsys!(self, SYS_pselect6, a[0] as i32, r, w, e, ts, sm);
+                for (p, len) in [(a[1], n), (a[2], n), (a[3], n), (a[4], 16)] {
+                    self.swap_guest(p, len, W8);
+                }
+                res
             }
             "epoll_create1" => hsys!(SYS_epoll_create1, a[0] as i32),
             "epoll_ctl" => {
@@ -527,6 +605,8 @@ impl<A: LinuxArch> Thread<A> {
                 if a[3] != 0 {
                     let mut g = [0u8; 16];
                     self.proc.mem.read_bytes(a[3], &mut g).map_err(|_| EFAULT as i64)?;
+                    // The events word in host order; data is opaque bytes.
+                    swap_fields(&mut g[..4], if self.be() { W4 } else { &[] });
                     ev[..4].copy_from_slice(&g[..4]);
                     ev[4..].copy_from_slice(&g[8..]);
                 }
@@ -537,8 +617,9 @@ impl<A: LinuxArch> Thread<A> {
                 let max = (a[2] as i32).clamp(0, 4096) as usize;
                 let mut evs = vec![0u8; 12 * max.max(1)];
                 self.ptr(a[1], 16 * max as u64, true)?;
-                let mask = self.ptr_opt(a[4], 8, false)?;
-                let n = match bsys!(self, SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask, a[5])? {
+                let mask = self.host_in(a[4], 8, W8)?;
+                let n = match bsys!(self, SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask.p, a[5])?
+                {
                     Out::Val(n) => n,
                     _ => 0,
                 };
@@ -546,6 +627,7 @@ impl<A: LinuxArch> Thread<A> {
                     let mut g = [0u8; 16];
                     g[..4].copy_from_slice(&evs[12 * i..12 * i + 4]);
                     g[8..].copy_from_slice(&evs[12 * i + 4..12 * i + 12]);
+                    swap_fields(&mut g[..4], if self.be() { W4 } else { &[] });
                     self.write_out(a[1] + 16 * i as u64, &g)?;
                 }
                 v(n)
@@ -556,47 +638,76 @@ impl<A: LinuxArch> Thread<A> {
             "socket" => hsys!(SYS_socket, a[0] as i32, a[1] as i32, a[2] as i32),
             "socketpair" => {
                 let sv = self.ptr(a[3], 8, true)?;
-                hsys!(SYS_socketpair, a[0] as i32, a[1] as i32, a[2] as i32, sv)
+                let r = hsys!(SYS_socketpair, a[0] as i32, a[1] as i32, a[2] as i32, sv)?;
+                self.swap_guest(a[3], 8, W4);
+                Ok(r)
             }
             "bind" | "connect" => {
-                let sa = self.ptr(a[1], a[2], false)?;
-                bsys!(self, if name == "bind" { SYS_bind } else { SYS_connect }, fd, sa, a[2] as u32)
+                self.ptr(a[1], a[2], false)?;
+                let sa = self.host_in(a[1], a[2], SOCKADDR)?;
+                bsys!(self, if name == "bind" { SYS_bind } else { SYS_connect }, fd, sa.p, a[2] as u32)
             }
             "listen" => hsys!(SYS_listen, fd, a[1] as i32),
             "shutdown" => hsys!(SYS_shutdown, fd, a[1] as i32),
             "accept" | "accept4" => {
-                let len = if a[2] != 0 { self.read_u64(a[2])? & 0xffff_ffff } else { 0 };
+                let len = if a[2] != 0 { self.read_u32(a[2])? as u64 } else { 0 };
                 let sa = self.ptr_opt(a[1], len, true)?;
                 let lp = self.ptr_opt(a[2], 4, true)?;
-                bsys!(self, SYS_accept4, fd, sa, lp, if name == "accept4" { a[3] as i32 } else { 0 })
+                self.swap_guest(a[2], 4, W4);
+                let r = bsys!(self, SYS_accept4, fd, sa, lp, if name == "accept4" { a[3] as i32 } else { 0 });
+                self.swap_guest(a[2], 4, W4);
+                if r.is_ok() {
+                    self.swap_guest(a[1], len.min(2), SOCKADDR);
+                }
+                r
             }
             "getsockname" | "getpeername" => {
-                let len = self.read_u64(a[2])? & 0xffff_ffff;
+                let len = self.read_u32(a[2])? as u64;
                 let sa = self.ptr(a[1], len, true)?;
                 let lp = self.ptr(a[2], 4, true)?;
-                hsys!(if name == "getsockname" { SYS_getsockname } else { SYS_getpeername }, fd, sa, lp)
+                self.swap_guest(a[2], 4, W4);
+                let r = hsys!(if name == "getsockname" { SYS_getsockname } else { SYS_getpeername }, fd, sa, lp);
+                self.swap_guest(a[2], 4, W4);
+                if r.is_ok() {
+                    self.swap_guest(a[1], len.min(2), SOCKADDR);
+                }
+                r
             }
             "sendto" => {
                 let b = self.ptr(a[1], a[2], false)?;
-                let sa = self.ptr_opt(a[4], a[5], false)?;
-                bsys!(self, SYS_sendto, fd, b, a[2], a[3] as i32, sa, a[5] as u32)
+                self.ptr_opt(a[4], a[5], false)?;
+                let sa = self.host_in(a[4], a[5], SOCKADDR)?;
+                bsys!(self, SYS_sendto, fd, b, a[2], a[3] as i32, sa.p, a[5] as u32)
             }
             "recvfrom" => {
                 let b = self.ptr(a[1], a[2], true)?;
-                let len = if a[5] != 0 { self.read_u64(a[5])? & 0xffff_ffff } else { 0 };
+                let len = if a[5] != 0 { self.read_u32(a[5])? as u64 } else { 0 };
                 let sa = self.ptr_opt(a[4], len, true)?;
                 let lp = self.ptr_opt(a[5], 4, true)?;
-                bsys!(self, SYS_recvfrom, fd, b, a[2], a[3] as i32, sa, lp)
+                self.swap_guest(a[5], 4, W4);
+                let r = bsys!(self, SYS_recvfrom, fd, b, a[2], a[3] as i32, sa, lp);
+                self.swap_guest(a[5], 4, W4);
+                if r.is_ok() {
+                    self.swap_guest(a[4], len.min(2), SOCKADDR);
+                }
+                r
             }
             "setsockopt" => {
-                let o = self.ptr_opt(a[3], a[4], false)?;
-                hsys!(SYS_setsockopt, fd, a[1] as i32, a[2] as i32, o, a[4] as u32)
+                self.ptr_opt(a[3], a[4], false)?;
+                let o = self.host_in(a[3], a[4], sockopt_fields(a[4]))?;
+                hsys!(SYS_setsockopt, fd, a[1] as i32, a[2] as i32, o.p, a[4] as u32)
             }
             "getsockopt" => {
-                let len = self.read_u64(a[4])? & 0xffff_ffff;
+                let len = self.read_u32(a[4])? as u64;
                 let o = self.ptr(a[3], len, true)?;
                 let lp = self.ptr(a[4], 4, true)?;
-                hsys!(SYS_getsockopt, fd, a[1] as i32, a[2] as i32, o, lp)
+                self.swap_guest(a[4], 4, W4);
+                let r = hsys!(SYS_getsockopt, fd, a[1] as i32, a[2] as i32, o, lp);
+                self.swap_guest(a[4], 4, W4);
+                if r.is_ok() {
+                    self.swap_guest(a[3], len, sockopt_fields(len));
+                }
+                r
             }
 
             // ---- memory ----
@@ -658,11 +769,17 @@ impl<A: LinuxArch> Thread<A> {
             "getegid" => hsys!(SYS_getegid),
             "getresuid" | "getresgid" => {
                 let (r, e, s) = (self.ptr(a[0], 4, true)?, self.ptr(a[1], 4, true)?, self.ptr(a[2], 4, true)?);
-                hsys!(if name == "getresuid" { SYS_getresuid } else { SYS_getresgid }, r, e, s)
+                let res = hsys!(if name == "getresuid" { SYS_getresuid } else { SYS_getresgid }, r, e, s)?;
+                for p in &a[..3] {
+                    self.swap_guest(*p, 4, W4);
+                }
+                Ok(res)
             }
             "getgroups" => {
                 let b = self.ptr_opt(a[1], 4 * a[0], true)?;
-                hsys!(SYS_getgroups, a[0] as i32, b)
+                let r = hsys!(SYS_getgroups, a[0] as i32, b)?;
+                self.swap_guest(a[1], 4 * a[0], W4);
+                Ok(r)
             }
             "setuid" => hsys!(SYS_setuid, a[0] as u32),
             "setgid" => hsys!(SYS_setgid, a[0] as u32),
@@ -680,12 +797,25 @@ impl<A: LinuxArch> Thread<A> {
             "wait4" => {
                 let st = self.ptr_opt(a[1], 4, true)?;
                 let ru = self.ptr_opt(a[3], 144, true)?;
-                bsys!(self, SYS_wait4, a[0] as i32, st, a[2] as i32, ru)
+                let r = bsys!(self, SYS_wait4, a[0] as i32, st, a[2] as i32, ru)?;
+                if matches!(r, Out::Val(pid) if pid > 0) {
+                    self.swap_guest(a[1], 4, W4);
+                    self.swap_guest(a[3], 144, W8);
+                }
+                Ok(r)
             }
             "waitid" => {
                 let info = self.ptr_opt(a[2], 128, true)?;
                 let ru = self.ptr_opt(a[4], 144, true)?;
-                bsys!(self, SYS_waitid, a[0] as i32, a[1] as i32, info, a[3] as i32, ru)
+                let r = bsys!(self, SYS_waitid, a[0] as i32, a[1] as i32, info, a[3] as i32, ru)?;
+                if self.be() && a[2] != 0 {
+                    let mut raw = [0u8; 128];
+                    self.proc.mem.read_bytes(a[2], &mut raw).map_err(|_| EFAULT as i64)?;
+                    let si = signal::SigInfo::from_host_bytes(raw);
+                    self.write_out(a[2], &si.to_guest_bytes(true))?;
+                }
+                self.swap_guest(a[4], 144, W8);
+                Ok(r)
             }
             "set_tid_address" => {
                 self.clear_child_tid = a[0];
@@ -701,35 +831,49 @@ impl<A: LinuxArch> Thread<A> {
             "sched_yield" => hsys!(SYS_sched_yield),
             "sched_getaffinity" => {
                 let b = self.ptr(a[2], a[1], true)?;
-                hsys!(SYS_sched_getaffinity, a[0] as i32, a[1], b)
+                let r = hsys!(SYS_sched_getaffinity, a[0] as i32, a[1], b)?;
+                if let Out::Val(n) = r {
+                    self.swap_guest(a[2], n as u64, W8);
+                }
+                Ok(r)
             }
             "sched_setaffinity" => {
-                let b = self.ptr(a[2], a[1], false)?;
-                hsys!(SYS_sched_setaffinity, a[0] as i32, a[1], b)
+                self.ptr(a[2], a[1], false)?;
+                let b = self.host_in(a[2], a[1], W8)?;
+                hsys!(SYS_sched_setaffinity, a[0] as i32, a[1], b.p)
             }
             "sched_getscheduler" => hsys!(SYS_sched_getscheduler, a[0] as i32),
             "sched_getparam" => {
                 let b = self.ptr(a[1], 4, true)?;
-                hsys!(SYS_sched_getparam, a[0] as i32, b)
+                let r = hsys!(SYS_sched_getparam, a[0] as i32, b)?;
+                self.swap_guest(a[1], 4, W4);
+                Ok(r)
             }
             "getpriority" => hsys!(SYS_getpriority, a[0] as i32, a[1] as i32),
             "setpriority" => hsys!(SYS_setpriority, a[0] as i32, a[1] as i32, a[2] as i32),
             "prlimit64" => {
-                let new = self.ptr_opt(a[2], 16, false)?;
+                let new = self.host_in(a[2], 16, W8)?;
                 let old = self.ptr_opt(a[3], 16, true)?;
-                hsys!(SYS_prlimit64, a[0] as i32, a[1] as i32, new, old)
+                let r = hsys!(SYS_prlimit64, a[0] as i32, a[1] as i32, new.p, old)?;
+                self.swap_guest(a[3], 16, W8);
+                Ok(r)
             }
             "getrlimit" => {
                 let b = self.ptr(a[1], 16, true)?;
-                hsys!(SYS_getrlimit, a[0] as i32, b)
+                let r = hsys!(SYS_getrlimit, a[0] as i32, b)?;
+                self.swap_guest(a[1], 16, W8);
+                Ok(r)
             }
             "setrlimit" => {
-                let b = self.ptr(a[1], 16, false)?;
-                hsys!(SYS_setrlimit, a[0] as i32, b)
+                self.ptr(a[1], 16, false)?;
+                let b = self.host_in(a[1], 16, W8)?;
+                hsys!(SYS_setrlimit, a[0] as i32, b.p)
             }
             "getrusage" => {
                 let b = self.ptr(a[1], 144, true)?;
-                hsys!(SYS_getrusage, a[0] as i32, b)
+                let r = hsys!(SYS_getrusage, a[0] as i32, b)?;
+                self.swap_guest(a[1], 144, W8);
+                Ok(r)
             }
             "prctl" => match a[0] as i32 {
                 PR_SET_NAME | PR_GET_NAME => {
@@ -760,7 +904,9 @@ impl<A: LinuxArch> Thread<A> {
             }
             "sysinfo" => {
                 let b = self.ptr(a[0], 112, true)?;
-                hsys!(SYS_sysinfo, b)
+                let r = hsys!(SYS_sysinfo, b)?;
+                self.swap_guest(a[0], 112, endian::SYSINFO);
+                Ok(r)
             }
             "getrandom" => {
                 let b = self.ptr(a[0], a[1], true)?;
@@ -770,45 +916,72 @@ impl<A: LinuxArch> Thread<A> {
             "getcpu" => {
                 let c = self.ptr_opt(a[0], 4, true)?;
                 let n = self.ptr_opt(a[1], 4, true)?;
-                hsys!(SYS_getcpu, c, n, 0)
+                let r = hsys!(SYS_getcpu, c, n, 0)?;
+                self.swap_guest(a[0], 4, W4);
+                self.swap_guest(a[1], 4, W4);
+                Ok(r)
             }
 
             // ---- time ----
             "clock_gettime" => {
                 let b = self.ptr(a[1], 16, true)?;
-                hsys!(SYS_clock_gettime, a[0] as i32, b)
+                let r = hsys!(SYS_clock_gettime, a[0] as i32, b)?;
+                self.swap_guest(a[1], 16, W8);
+                Ok(r)
             }
             "clock_getres" => {
                 let b = self.ptr_opt(a[1], 16, true)?;
-                hsys!(SYS_clock_getres, a[0] as i32, b)
+                let r = hsys!(SYS_clock_getres, a[0] as i32, b)?;
+                self.swap_guest(a[1], 16, W8);
+                Ok(r)
             }
             "gettimeofday" => {
                 let t = self.ptr_opt(a[0], 16, true)?;
                 let z = self.ptr_opt(a[1], 8, true)?;
-                hsys!(SYS_gettimeofday, t, z)
+                let r = hsys!(SYS_gettimeofday, t, z)?;
+                self.swap_guest(a[0], 16, W8);
+                self.swap_guest(a[1], 8, W4);
+                Ok(r)
             }
             "nanosleep" => {
-                let t = self.ptr(a[0], 16, false)?;
+                self.ptr(a[0], 16, false)?;
+                let t = self.host_in(a[0], 16, W8)?;
                 let r = self.ptr_opt(a[1], 16, true)?;
-                bsys!(self, SYS_nanosleep, t, r)
+                let res = bsys!(self, SYS_nanosleep, t.p, r);
+                if matches!(res, Err(e) if e == EINTR as i64) {
+                    self.swap_guest(a[1], 16, W8);
+                }
+                res
             }
             "clock_nanosleep" => {
-                let t = self.ptr(a[2], 16, false)?;
+                self.ptr(a[2], 16, false)?;
+                let t = self.host_in(a[2], 16, W8)?;
                 let r = self.ptr_opt(a[3], 16, true)?;
-                bsys!(self, SYS_clock_nanosleep, a[0] as i32, a[1] as i32, t, r)
+                let res = bsys!(self, SYS_clock_nanosleep, a[0] as i32, a[1] as i32, t.p, r);
+                if matches!(res, Err(e) if e == EINTR as i64) {
+                    self.swap_guest(a[3], 16, W8);
+                }
+                res
             }
             "times" => {
                 let b = self.ptr_opt(a[0], 32, true)?;
-                hsys!(SYS_times, b)
+                let r = hsys!(SYS_times, b)?;
+                self.swap_guest(a[0], 32, W8);
+                Ok(r)
             }
             "setitimer" => {
-                let n = self.ptr_opt(a[1], 32, false)?;
+                self.ptr_opt(a[1], 32, false)?;
+                let n = self.host_in(a[1], 32, W8)?;
                 let o = self.ptr_opt(a[2], 32, true)?;
-                hsys!(SYS_setitimer, a[0] as i32, n, o)
+                let r = hsys!(SYS_setitimer, a[0] as i32, n.p, o)?;
+                self.swap_guest(a[2], 32, W8);
+                Ok(r)
             }
             "getitimer" => {
                 let o = self.ptr(a[1], 32, true)?;
-                hsys!(SYS_getitimer, a[0] as i32, o)
+                let r = hsys!(SYS_getitimer, a[0] as i32, o)?;
+                self.swap_guest(a[1], 32, W8);
+                Ok(r)
             }
 
             // ---- signals ----
@@ -829,7 +1002,7 @@ impl<A: LinuxArch> Thread<A> {
                     self.set_mask(m);
                 }
                 if a[2] != 0 {
-                    self.write_out(a[2], &old.to_le_bytes())?;
+                    self.put_u64(a[2], old)?;
                 }
                 v(0)
             }
@@ -841,7 +1014,7 @@ impl<A: LinuxArch> Thread<A> {
                     (1..=NSIG as i32).filter(|&s| sigismember(&set, s) == 1).fold(0u64, |m, s| m | signal::bit(s))
                 };
                 let p = (self.sig.pending() | host_pending) & self.mask;
-                self.write_out(a[0], &p.to_le_bytes())?;
+                self.put_u64(a[0], p)?;
                 v(0)
             }
             "rt_sigsuspend" | "pause" => {
@@ -858,8 +1031,9 @@ impl<A: LinuxArch> Thread<A> {
             }
             "sigaltstack" => {
                 if a[1] != 0 {
+                    let be = self.be();
                     let mut b = [0u8; 24];
-                    b[..8].copy_from_slice(&self.alt.sp.to_le_bytes());
+                    b[..8].copy_from_slice(&endian::u64_bytes(be, self.alt.sp));
                     let on = self.alt.size != 0 && {
                         let sp = self.proc.arch.sp(&self.state);
                         sp >= self.alt.sp && sp < self.alt.sp + self.alt.size
@@ -871,16 +1045,17 @@ impl<A: LinuxArch> Thread<A> {
                     } else {
                         0
                     };
-                    b[8..12].copy_from_slice(&flags.to_le_bytes());
-                    b[16..].copy_from_slice(&self.alt.size.to_le_bytes());
+                    b[8..12].copy_from_slice(&endian::u32_bytes(be, flags as u32));
+                    b[16..].copy_from_slice(&endian::u64_bytes(be, self.alt.size));
                     self.write_out(a[1], &b)?;
                 }
                 if a[0] != 0 {
                     let mut b = [0u8; 24];
                     self.proc.mem.read_bytes(a[0], &mut b).map_err(|_| EFAULT as i64)?;
-                    let sp = u64::from_le_bytes(b[..8].try_into().unwrap());
-                    let flags = i32::from_le_bytes(b[8..12].try_into().unwrap());
-                    let size = u64::from_le_bytes(b[16..].try_into().unwrap());
+                    let be = self.be();
+                    let sp = endian::u64_from(be, &b[..8]);
+                    let flags = endian::u32_from(be, &b[8..12]) as i32;
+                    let size = endian::u64_from(be, &b[16..]);
                     if flags & 2 != 0 {
                         self.alt = AltStack { sp: 0, flags: 2, size: 0 };
                     } else {
@@ -903,25 +1078,31 @@ impl<A: LinuxArch> Thread<A> {
                 Ok(Out::Regs)
             }
             "rt_sigqueueinfo" => {
-                let info = self.ptr(a[2], 128, false)?;
-                hsys!(SYS_rt_sigqueueinfo, a[0] as i32, a[1] as i32, info)
+                let info = self.siginfo_in(a[2])?;
+                hsys!(SYS_rt_sigqueueinfo, a[0] as i32, a[1] as i32, info.p)
             }
             "rt_tgsigqueueinfo" => {
-                let info = self.ptr(a[3], 128, false)?;
-                hsys!(SYS_rt_tgsigqueueinfo, a[0] as i32, a[1] as i32, a[2] as i32, info)
+                let info = self.siginfo_in(a[3])?;
+                hsys!(SYS_rt_tgsigqueueinfo, a[0] as i32, a[1] as i32, a[2] as i32, info.p)
             }
             "rt_sigtimedwait" => {
                 let set = self.read_u64(a[0])?;
                 if let Some(info) = self.sig.take(!set) {
                     if a[1] != 0 {
-                        self.write_out(a[1], &info.to_bytes())?;
+                        self.write_out(a[1], &info.to_guest_bytes(self.be()))?;
                     }
                     return v(info.signo as i64);
                 }
                 let info = self.ptr_opt(a[1], 128, true)?;
-                let ts = self.ptr_opt(a[2], 16, false)?;
+                let ts = self.host_in(a[2], 16, W8)?;
                 let hs = set & !(signal::bit(signal::SIGKILL) | signal::bit(signal::SIGSTOP));
-                hsys!(SYS_rt_sigtimedwait, &hs as *const u64, info, ts, 8)
+                let r = hsys!(SYS_rt_sigtimedwait, &hs as *const u64, info, ts.p, 8)?;
+                if self.be() && a[1] != 0 {
+                    let mut raw = [0u8; 128];
+                    self.proc.mem.read_bytes(a[1], &mut raw).map_err(|_| EFAULT as i64)?;
+                    self.write_out(a[1], &signal::SigInfo::from_host_bytes(raw).to_guest_bytes(true))?;
+                }
+                Ok(r)
             }
             _ => Err(ENOSYS as i64),
         }
@@ -955,7 +1136,10 @@ impl<A: LinuxArch> Thread<A> {
             F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
                 let w = matches!(a[1] as i32, F_GETLK | F_OFD_GETLK);
                 let p = self.ptr(a[2], 32, w)?;
-                bsys!(self, SYS_fcntl, fd, a[1] as i32, p)
+                self.swap_guest(a[2], 32, endian::FLOCK);
+                let r = bsys!(self, SYS_fcntl, fd, a[1] as i32, p);
+                self.swap_guest(a[2], 32, endian::FLOCK);
+                r
             }
             F_DUPFD | F_DUPFD_CLOEXEC | F_GETFD | F_SETFD | F_GETOWN | F_SETOWN | F_GETPIPE_SZ | F_SETPIPE_SZ
             | F_ADD_SEALS | F_GET_SEALS => hsys!(SYS_fcntl, fd, a[1] as i32, a[2]),
@@ -1083,7 +1267,23 @@ impl<A: LinuxArch> Thread<A> {
             }
             _ => (a[3] as *mut c_void, std::ptr::null_mut()),
         };
-        bsys!(self, SYS_futex, uaddr, op, a[2] as u32, timeout, uaddr2, a[5] as u32)
+        // The host kernel compares futex words as host (little-endian) integers: a
+        // big-endian guest's expected values are given in the memory's byte order.
+        let be = self.be();
+        let word = |x: u64| if be { (x as u32).swap_bytes() } else { x as u32 };
+        let (val, val3) = match cmd {
+            FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI => (word(a[2]), a[5] as u32),
+            FUTEX_CMP_REQUEUE | FUTEX_CMP_REQUEUE_PI => (a[2] as u32, word(a[5])),
+            _ => (a[2] as u32, a[5] as u32),
+        };
+        let ts = match cmd {
+            FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_LOCK_PI2 | FUTEX_WAIT_REQUEUE_PI => {
+                Some(self.host_in(a[3], 16, W8)?)
+            }
+            _ => None,
+        };
+        let timeout = ts.as_ref().map_or(timeout, |t| t.p);
+        bsys!(self, SYS_futex, uaddr, op, val, timeout, uaddr2, val3)
     }
 
     fn sigaction(&mut self, sig: i32, new: u64, old: u64, size: u64) -> R {
@@ -1096,11 +1296,12 @@ impl<A: LinuxArch> Thread<A> {
         let idx = (sig - 1) as usize;
         let cur = self.proc.action(sig);
         if old != 0 {
+            let be = self.be();
             let mut b = [0u8; 32];
-            b[..8].copy_from_slice(&cur.handler.to_le_bytes());
-            b[8..16].copy_from_slice(&cur.flags.to_le_bytes());
-            b[16..24].copy_from_slice(&cur.restorer.to_le_bytes());
-            b[24..].copy_from_slice(&cur.mask.to_le_bytes());
+            b[..8].copy_from_slice(&endian::u64_bytes(be, cur.handler));
+            b[8..16].copy_from_slice(&endian::u64_bytes(be, cur.flags));
+            b[16..24].copy_from_slice(&endian::u64_bytes(be, cur.restorer));
+            b[24..].copy_from_slice(&endian::u64_bytes(be, cur.mask));
             self.write_out(old, &b)?;
         }
         if new != 0 {
@@ -1117,6 +1318,49 @@ impl<A: LinuxArch> Thread<A> {
             signal::mirror_action(sig, &act);
         }
         Ok(Out::Val(0))
+    }
+}
+
+/// The fields of a socket option value of `len` bytes: ints (linger is two), or a
+/// struct timeval.
+fn sockopt_fields(len: u64) -> &'static [usize] {
+    if len == 16 {
+        W8
+    } else {
+        W4
+    }
+}
+
+impl<A: LinuxArch> Thread<A> {
+    /// getdents64 records written by the host (d_ino, d_off, d_reclen) in guest order.
+    fn swap_dirents(&self, addr: u64, n: u64) {
+        let mut b = vec![0u8; n as usize];
+        if self.proc.mem.read_bytes(addr, &mut b).is_err() {
+            return;
+        }
+        let mut o = 0;
+        while o + 19 <= b.len() {
+            let reclen = u16::from_le_bytes([b[o + 16], b[o + 17]]) as usize;
+            swap_fields(&mut b[o..o + 18], &[8, 8, 2]);
+            if reclen == 0 {
+                break;
+            }
+            o += reclen;
+        }
+        let _ = self.proc.mem.write_bytes(addr, &b);
+    }
+    /// A siginfo the guest passes to the kernel, in host order.
+    fn siginfo_in(&self, addr: u64) -> Result<HostIn, i64> {
+        let mut raw = [0u8; 128];
+        self.proc.mem.read_bytes(addr, &mut raw).map_err(|_| libc::EFAULT as i64)?;
+        if self.be() {
+            let signo = endian::u32_from(true, &raw[0..4]) as i32;
+            let code = endian::u32_from(true, &raw[8..12]) as i32;
+            endian::swap_siginfo(&mut raw, signo, code);
+        }
+        let mut buf = raw.to_vec();
+        let p = buf.as_mut_ptr().cast();
+        Ok(HostIn { _buf: buf, p })
     }
 }
 
@@ -1186,7 +1430,7 @@ impl<A: LinuxArch> Thread<A> {
             let pset = (flags & CLONE_PARENT_SETTID != 0).then_some(ptid);
             let tid = self.spawn_thread(st, clear, pset)?;
             if flags & CLONE_CHILD_SETTID != 0 {
-                self.write_out(ctid, &tid.to_le_bytes())?;
+                self.put_u32(ctid, tid as u32)?;
             }
             return Ok(Out::Val(tid as i64));
         }
@@ -1219,7 +1463,7 @@ impl<A: LinuxArch> Thread<A> {
                 self.proc.arch.set_tls(&mut self.state, tls);
             }
             if flags & CLONE_CHILD_SETTID != 0 {
-                let _ = self.write_out(ctid, &self.tid.to_le_bytes());
+                let _ = self.put_u32(ctid, self.tid as u32);
             }
             if flags & CLONE_CHILD_CLEARTID != 0 {
                 self.clear_child_tid = ctid;
@@ -1227,7 +1471,7 @@ impl<A: LinuxArch> Thread<A> {
             return Ok(Out::Regs);
         }
         if flags & CLONE_PARENT_SETTID != 0 {
-            let _ = self.write_out(ptid, &pid.to_le_bytes());
+            let _ = self.put_u32(ptid, pid as u32);
         }
         if vfork_pipe[0] >= 0 {
             // SAFETY: our pipe ends; read blocks until the child's write end closes

@@ -447,6 +447,18 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
         }
         _ => return Err(Reserved),
     };
+    // VX is not written but summarises the invalid-operation bits (VXSNAN..VXVC,
+    // VXSOFT, VXSQRT, VXCVI): glibc's feclearexcept clears those and leaves VX to the
+    // hardware.
+    let sub = l.b.i32(0x01f8_0700);
+    let sub = l.b.and(new, sub);
+    let zero = l.b.i32(0);
+    let any = l.b.icmp(IntCC::Ne, sub, zero);
+    let vx = l.b.i32(1 << 29);
+    let vx = l.b.select(any, vx, zero);
+    let nvx = l.b.i32(!(1 << 29));
+    let new = l.b.and(new, nvx);
+    let new = l.b.or(new, vx);
     l.b.set_slot(slot, new);
     let w = l.b.zext(new, Type::I64);
     l.b.call(helpers().fpscr_write, &[w]);
