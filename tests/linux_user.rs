@@ -64,22 +64,39 @@ struct Target {
     qemu: &'static str,
     /// Builds of each program (see tests/guest/build.sh).
     variants: &'static [&'static str],
-    /// Whether the dynamic builds need tests/guest/sysroot.sh's arm64 sysroot.
-    sysroot: bool,
+    /// Where the dynamic builds find their interpreter and libraries.
+    sysroot: Sysroot,
     /// Corpus cases (by run-name substring) not compared, with the reason.
     skip: &'static [(&'static str, &'static str)],
 }
 
-const AARCH64: Target =
-    Target { triple: "aarch64-linux-gnu", qemu: QEMU, variants: VARIANTS, sysroot: true, skip: &[] };
+/// The `-L` directory given to mimic and qemu for dynamically linked programs.
+enum Sysroot {
+    /// tests/guest/sysroot.sh's Debian libc6:arm64 under target/sysroot.
+    Arm64Script,
+    /// A cross toolchain's own C library directory (Debian's
+    /// libc6-<arch>-cross, installed with gcc-<triple>), usable as is: it
+    /// holds the interpreter under `lib64/` (PT_INTERP) and the libraries
+    /// under `lib/`, where ld.so looks for them.  The second field is the
+    /// interpreter path, checked before the runs.
+    Cross(&'static str, &'static str),
+}
 
-/// ppc64le: static builds (Debian's ppc64el cross glibc has no rcrt1.o, so no
-/// static-pie; the dynamic builds need a ppc64el sysroot, not fetched yet).
+const AARCH64: Target = Target {
+    triple: "aarch64-linux-gnu",
+    qemu: QEMU,
+    variants: VARIANTS,
+    sysroot: Sysroot::Arm64Script,
+    skip: &[],
+};
+
+/// ppc64le: static and dynamic builds (Debian's ppc64el cross glibc has no
+/// rcrt1.o, so no static-pie); the dynamic ones run on the cross glibc.
 const PPC64LE: Target = Target {
     triple: "powerpc64le-linux-gnu",
     qemu: "qemu-ppc64le-static",
-    variants: &["O0-static", "O2-static"],
-    sysroot: false,
+    variants: PPC_VARIANTS,
+    sysroot: Sysroot::Cross("/usr/powerpc64le-linux-gnu", "lib64/ld64.so.2"),
     skip: &[
         // qemu-ppc64le does not finish it: its lqarx/stqcx. loop under four
         // contending threads spins past the timeout.
@@ -95,13 +112,13 @@ const PPC64LE: Target = Target {
     ],
 };
 
-/// ppc64 big-endian (ELFv1): static builds, as for ppc64le (Debian's ppc64 cross
-/// glibc has no rcrt1.o either; no ppc64 sysroot is fetched).
+/// ppc64 big-endian (ELFv1): as for ppc64le (Debian's ppc64 cross glibc has no
+/// rcrt1.o either); the dynamic builds run on the cross glibc (ld64.so.1).
 const PPC64: Target = Target {
     triple: "powerpc64-linux-gnu",
     qemu: "qemu-ppc64-static",
-    variants: &["O0-static", "O2-static"],
-    sysroot: false,
+    variants: PPC_VARIANTS,
+    sysroot: Sysroot::Cross("/usr/powerpc64-linux-gnu", "lib64/ld64.so.1"),
     skip: &[
         // As on ppc64le: qemu-ppc64 spins past the timeout on the 128-bit
         // lqarx/stqcx. loops under four contending threads (mimic finishes with
@@ -173,6 +190,7 @@ const CORPUS: &[Case] = &[
 ];
 
 const VARIANTS: &[&str] = &["O0-static", "O0-dynamic", "O2-static", "O2-dynamic", "O2-static-pie"];
+const PPC_VARIANTS: &[&str] = &["O0-static", "O0-dynamic", "O2-static", "O2-dynamic"];
 
 /// Busybox shell scripts, run as `busybox sh -c SCRIPT` in a directory
 /// prepared by [`prepare_busybox_dir`].
@@ -574,13 +592,17 @@ fn corpus(t: &Target) {
     let Some(qemu) = qemu_path_of(t.qemu) else {
         return skip(&format!("no {} (apt-get install qemu-user-static)", t.qemu));
     };
-    let sysroot = if t.sysroot {
-        match script("sysroot.sh", &[]) {
+    let sysroot = match &t.sysroot {
+        Sysroot::Arm64Script => match script("sysroot.sh", &[]) {
             Ok(p) => Some(p),
             Err(e) => return skip(&format!("no arm64 sysroot: {e}")),
+        },
+        Sysroot::Cross(dir, interp) => {
+            if !Path::new(dir).join(interp).exists() {
+                return skip(&format!("no {dir}/{interp} (the cross glibc of gcc-{triple})"));
+            }
+            Some(dir.to_string())
         }
-    } else {
-        None
     };
     if let Err(e) = script("build.sh", &[triple]) {
         panic!("building the guest corpus: {e}");
