@@ -82,13 +82,8 @@ enum Sysroot {
     Cross(&'static str, &'static str),
 }
 
-const AARCH64: Target = Target {
-    triple: "aarch64-linux-gnu",
-    qemu: QEMU,
-    variants: VARIANTS,
-    sysroot: Sysroot::Arm64Script,
-    skip: &[],
-};
+const AARCH64: Target =
+    Target { triple: "aarch64-linux-gnu", qemu: QEMU, variants: VARIANTS, sysroot: Sysroot::Arm64Script, skip: &[] };
 
 /// ppc64le: static and dynamic builds (Debian's ppc64el cross glibc has no
 /// rcrt1.o, so no static-pie); the dynamic ones run on the cross glibc.

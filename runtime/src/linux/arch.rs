@@ -55,8 +55,10 @@ pub trait LinuxArch: Send + Sync + 'static {
     fn syscall_name(&self, nr: u64) -> Option<&'static str>;
 
     /// Registers at program start (`pc` is the ELF entry, which may name a function
-    /// descriptor in `mem`).
-    fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64);
+    /// descriptor in `mem`; `reloc` is the load bias of the image it belongs to, the
+    /// dynamic linker's or the program's, which Linux adds to an ELFv1
+    /// descriptor's entry and TOC, as they are not relocated yet).
+    fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64, reloc: u64);
     fn pc(&self, st: &StateBuf) -> u64;
     fn set_pc(&self, st: &mut StateBuf, pc: u64);
     fn sp(&self, st: &StateBuf) -> u64;
@@ -179,7 +181,7 @@ impl LinuxArch for Aarch64Linux {
         sysno::name(nr)
     }
 
-    fn init_state(&self, _mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64) {
+    fn init_state(&self, _mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64, _reloc: u64) {
         st.bytes_mut().fill(0);
         self.set_pc(st, pc);
         self.set_sp(st, sp);

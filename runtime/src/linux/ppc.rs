@@ -252,16 +252,19 @@ impl LinuxArch for Ppc64Linux {
         b
     }
 
-    fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64) {
+    fn init_state(&self, mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64, reloc: u64) {
         st.bytes_mut().fill(0);
         self.set_sp(st, sp);
         if self.elfv1 {
             // ELFv1: the entry point is a function descriptor. An unreadable one leaves
-            // the pc at it, where the first fetch faults as on Linux (SIGSEGV).
+            // the pc at it, where the first fetch faults as on Linux (SIGSEGV).  Its
+            // entry and TOC are link-time values in a position-independent image (the
+            // dynamic linker relocates its own .opd later): like Linux's start_thread,
+            // add the image's load bias.
             match self.descriptor(mem, pc) {
                 Ok((entry, toc, env)) => {
-                    self.set_pc(st, entry);
-                    self.set_r(st, 2, toc);
+                    self.set_pc(st, entry.wrapping_add(reloc));
+                    self.set_r(st, 2, toc.wrapping_add(reloc));
                     self.set_r(st, 11, env);
                 }
                 Err(_) => self.set_pc(st, pc),

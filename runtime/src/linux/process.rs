@@ -129,7 +129,9 @@ impl<A: LinuxArch> Process<A> {
         let cache = CodeCache::new(arch.frontend(), config);
         let layout = arch.layout();
         let mut state = StateBuf::new(&layout);
-        arch.init_state(&mem, &mut state, started.pc, started.sp);
+        // Linux's reloc_func_desc: the interpreter's base, or the program's bias.
+        let reloc = started.interp_base.unwrap_or(started.bias);
+        arch.init_state(&mem, &mut state, started.pc, started.sp, reloc);
         let proc = Arc::new(Process {
             arch,
             mem,
