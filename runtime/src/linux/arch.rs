@@ -45,6 +45,16 @@ pub trait LinuxArch: Send + Sync + 'static {
     fn extra_auxv(&self) -> Vec<(u64, u64)> {
         Vec::new()
     }
+    /// The open flags whose values differ from x86-64's (asm-generic's unless the
+    /// architecture has its own).
+    fn open_flags(&self) -> &'static super::syscall::OpenFlagMap {
+        &super::syscall::GENERIC_OPEN_FLAGS
+    }
+    /// The terminal ioctls (asm-generic's, the host's numbers, unless the
+    /// architecture has its own).
+    fn tty(&self) -> &'static super::tty::TtyAbi {
+        &super::tty::GENERIC
+    }
     /// The guest's `struct stat` for a host one (asm-generic's 128-byte layout unless
     /// the architecture has its own).
     fn stat_bytes(&self, st: &libc::stat) -> Vec<u8> {

@@ -19,3 +19,4 @@ pub mod signal;
 pub mod syscall;
 pub mod sysno;
 pub mod sysno_ppc64;
+pub mod tty;

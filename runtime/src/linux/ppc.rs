@@ -240,6 +240,12 @@ impl LinuxArch for Ppc64Linux {
     fn syscall_name(&self, nr: u64) -> Option<&'static str> {
         sysno_ppc64::name(nr)
     }
+    fn tty(&self) -> &'static super::tty::TtyAbi {
+        &super::tty::PPC
+    }
+    fn open_flags(&self) -> &'static super::syscall::OpenFlagMap {
+        &super::syscall::PPC_OPEN_FLAGS
+    }
     fn stat_bytes(&self, st: &libc::stat) -> Vec<u8> {
         // SAFETY: libc::stat is plain data of the x86-64 layout, which is ppc64's.
         let b = unsafe {

@@ -11,6 +11,7 @@ use super::arch::{AltStack, LinuxArch};
 use super::endian::{self, swap_fields, POLLFD, SOCKADDR, W4, W8};
 use super::process::{Flow, Thread};
 use super::signal::{self, SigAction, NSIG};
+use super::tty::{self, TtyArg};
 use crate::usermem::{FileMap, MemError, Placement, Prot, PAGE};
 use std::ffi::CString;
 use std::sync::atomic::Ordering;
@@ -61,27 +62,31 @@ macro_rules! bsys {
     }};
 }
 
-// Open flags whose values differ between asm-generic (AArch64) and x86-64.
-const G_O_DIRECTORY: u64 = 0o40000;
-const G_O_NOFOLLOW: u64 = 0o100000;
-const G_O_DIRECT: u64 = 0o200000;
-const G_O_LARGEFILE: u64 = 0o400000;
+// Open flags whose values differ between guest ABIs and x86-64.
 const X_O_DIRECT: u64 = 0o40000;
 const X_O_LARGEFILE: u64 = 0o100000;
 const X_O_DIRECTORY: u64 = 0o200000;
 const X_O_NOFOLLOW: u64 = 0o400000;
-const SWAPPED: [(u64, u64); 4] = [
-    (G_O_DIRECTORY, X_O_DIRECTORY),
-    (G_O_NOFOLLOW, X_O_NOFOLLOW),
-    (G_O_DIRECT, X_O_DIRECT),
-    (G_O_LARGEFILE, X_O_LARGEFILE),
-];
 
-/// Guest (asm-generic) open flags to host flags.
-pub fn open_flags_to_host(f: u64) -> i32 {
-    let mask: u64 = SWAPPED.iter().map(|&(g, _)| g).fold(0, |a, b| a | b);
+/// The open flags whose guest values differ from the host's (x86-64's), as
+/// (guest, host) pairs; every other bit is the same.
+pub type OpenFlagMap = [(u64, u64); 4];
+
+/// asm-generic (AArch64): O_DIRECTORY 040000, O_NOFOLLOW 0100000, O_DIRECT
+/// 0200000, O_LARGEFILE 0400000.
+pub const GENERIC_OPEN_FLAGS: OpenFlagMap =
+    [(0o40000, X_O_DIRECTORY), (0o100000, X_O_NOFOLLOW), (0o200000, X_O_DIRECT), (0o400000, X_O_LARGEFILE)];
+
+/// PowerPC (arch/powerpc/include/uapi/asm/fcntl.h): O_DIRECTORY 040000,
+/// O_NOFOLLOW 0100000, O_LARGEFILE 0200000, O_DIRECT 0400000.
+pub const PPC_OPEN_FLAGS: OpenFlagMap =
+    [(0o40000, X_O_DIRECTORY), (0o100000, X_O_NOFOLLOW), (0o200000, X_O_LARGEFILE), (0o400000, X_O_DIRECT)];
+
+/// Guest open flags to host flags.
+pub fn open_flags_to_host(map: &OpenFlagMap, f: u64) -> i32 {
+    let mask: u64 = map.iter().map(|&(g, _)| g).fold(0, |a, b| a | b);
     let mut out = f & !mask;
-    for &(g, x) in &SWAPPED {
+    for &(g, x) in map {
         if f & g != 0 {
             out |= x;
         }
@@ -89,11 +94,11 @@ pub fn open_flags_to_host(f: u64) -> i32 {
     out as i32
 }
 
-/// Host open flags to guest (asm-generic) flags.
-pub fn open_flags_to_guest(f: u64) -> u64 {
-    let mask: u64 = SWAPPED.iter().map(|&(_, x)| x).fold(0, |a, b| a | b);
+/// Host open flags to guest flags.
+pub fn open_flags_to_guest(map: &OpenFlagMap, f: u64) -> u64 {
+    let mask: u64 = map.iter().map(|&(_, x)| x).fold(0, |a, b| a | b);
     let mut out = f & !mask;
-    for &(g, x) in &SWAPPED {
+    for &(g, x) in map {
         if f & x != 0 {
             out |= g;
         }
@@ -123,26 +128,6 @@ pub fn stat_generic(st: &libc::stat) -> [u8; 128] {
     put(112, &(st.st_ctime_nsec as u64).to_le_bytes());
     b
 }
-
-/// Terminal ioctls whose argument layout is the same for 64-bit generic guests and
-/// x86-64 hosts: (request, bytes the argument points at, whether the kernel writes it).
-const TTY_IOCTLS: &[(u64, u64, bool)] = &[
-    (0x5401, 60, true),  // TCGETS (struct termios)
-    (0x5402, 60, false), // TCSETS
-    (0x5403, 60, false), // TCSETSW
-    (0x5404, 60, false), // TCSETSF
-    (0x540b, 0, false),  // TCFLSH
-    (0x540e, 0, false),  // TIOCSCTTY
-    (0x540f, 4, true),   // TIOCGPGRP
-    (0x5410, 4, false),  // TIOCSPGRP
-    (0x5413, 8, true),   // TIOCGWINSZ
-    (0x5414, 8, false),  // TIOCSWINSZ
-    (0x541b, 4, true),   // FIONREAD
-    (0x5421, 4, false),  // FIONBIO
-    (0x5451, 0, false),  // FIOCLEX
-    (0x5450, 0, false),  // FIONCLEX
-    (0x5429, 4, true),   // TIOCGSID
-];
 
 /// A structure for the host kernel to read (see `Thread::host_in`): `p` points either
 /// into guest memory or at the converted copy held here.
@@ -386,10 +371,17 @@ impl<A: LinuxArch> Thread<A> {
             "close" => hsys!(SYS_close, fd),
             "openat" => {
                 let p = self.path(a[1])?;
-                bsys!(self, SYS_openat, dirfd(a[0]), p.as_ptr(), open_flags_to_host(a[2]), a[3])
+                bsys!(
+                    self,
+                    SYS_openat,
+                    dirfd(a[0]),
+                    p.as_ptr(),
+                    open_flags_to_host(self.proc.arch.open_flags(), a[2]),
+                    a[3]
+                )
             }
             "dup" => hsys!(SYS_dup, fd),
-            "dup3" => hsys!(SYS_dup3, fd, a[1] as i32, open_flags_to_host(a[2])),
+            "dup3" => hsys!(SYS_dup3, fd, a[1] as i32, open_flags_to_host(self.proc.arch.open_flags(), a[2])),
             "dup2" => hsys!(SYS_dup2, fd, a[1] as i32),
             "_llseek" => {
                 // 32-bit-style lseek (ppc64 glibc uses it): offset in two halves, the
@@ -401,20 +393,11 @@ impl<A: LinuxArch> Thread<A> {
                 v(0)
             }
             "fcntl" => self.fcntl(a),
-            "ioctl" => {
-                let req = a[1] & 0xffff_ffff;
-                match TTY_IOCTLS.iter().find(|t| t.0 == req) {
-                    Some(&(_, len, w)) => {
-                        let arg = if len == 0 { a[2] as *mut c_void } else { self.ptr(a[2], len, w)? };
-                        bsys!(self, SYS_ioctl, fd, req, arg)
-                    }
-                    None => Err(ENOTTY as i64),
-                }
-            }
+            "ioctl" => self.ioctl(fd, a),
             "pipe2" => {
                 let mut fds = [0i32; 2];
                 self.ptr(a[0], 8, true)?;
-                hsys!(SYS_pipe2, fds.as_mut_ptr(), open_flags_to_host(a[1]))?;
+                hsys!(SYS_pipe2, fds.as_mut_ptr(), open_flags_to_host(self.proc.arch.open_flags(), a[1]))?;
                 self.put_u32(a[0], fds[0] as u32)?;
                 self.put_u32(a[0] + 4, fds[1] as u32)?;
                 v(0)
@@ -632,7 +615,7 @@ impl<A: LinuxArch> Thread<A> {
                 }
                 v(n)
             }
-            "eventfd2" => hsys!(SYS_eventfd2, a[0] as u32, open_flags_to_host(a[1])),
+            "eventfd2" => hsys!(SYS_eventfd2, a[0] as u32, open_flags_to_host(self.proc.arch.open_flags(), a[1])),
 
             // ---- sockets (64-bit generic layouts match x86-64) ----
             "socket" => hsys!(SYS_socket, a[0] as i32, a[1] as i32, a[2] as i32),
@@ -1121,6 +1104,44 @@ impl<A: LinuxArch> Thread<A> {
         Ok(Out::Val(0))
     }
 
+    /// Terminal ioctls (see [`super::tty`]); anything else is ENOTTY.
+    fn ioctl(&mut self, fd: i64, a: [u64; 6]) -> R {
+        let tty = self.proc.arch.tty();
+        let Some(&(_, host, arg)) = tty.find(a[1] & 0xffff_ffff) else {
+            return Err(libc::ENOTTY as i64);
+        };
+        match arg {
+            TtyArg::Value => bsys!(self, libc::SYS_ioctl, fd, host, a[2]),
+            TtyArg::Ptr { len, width, write: true } => {
+                let p = self.ptr(a[2], len, true)?;
+                let r = bsys!(self, libc::SYS_ioctl, fd, host, p);
+                if r.is_ok() {
+                    self.swap_guest(a[2], len, &[width]);
+                }
+                r
+            }
+            TtyArg::Ptr { len, width, write: false } => {
+                let p = self.host_in(a[2], len, &[width])?;
+                bsys!(self, libc::SYS_ioctl, fd, host, p.p)
+            }
+            TtyArg::Termios { write: true } => {
+                self.ptr(a[2], tty.termios_len, true)?;
+                let mut h = [0u8; tty::HOST_TERMIOS2];
+                let r = bsys!(self, libc::SYS_ioctl, fd, host, h.as_mut_ptr());
+                if r.is_ok() {
+                    self.write_out(a[2], &(tty.termios_to_guest)(&h, self.be()))?;
+                }
+                r
+            }
+            TtyArg::Termios { write: false } => {
+                let mut g = vec![0u8; tty.termios_len as usize];
+                self.proc.mem.read_bytes(a[2], &mut g).map_err(|_| libc::EFAULT as i64)?;
+                let h = (tty.termios_to_host)(&g, self.be());
+                bsys!(self, libc::SYS_ioctl, fd, host, h.as_ptr())
+            }
+        }
+    }
+
     fn fcntl(&mut self, a: [u64; 6]) -> R {
         use libc::*;
         let fd = a[0] as i32;
@@ -1130,9 +1151,9 @@ impl<A: LinuxArch> Thread<A> {
                     Out::Val(r) => r,
                     _ => 0,
                 };
-                Ok(Out::Val(open_flags_to_guest(r as u64) as i64))
+                Ok(Out::Val(open_flags_to_guest(self.proc.arch.open_flags(), r as u64) as i64))
             }
-            F_SETFL => hsys!(SYS_fcntl, fd, F_SETFL, open_flags_to_host(a[2])),
+            F_SETFL => hsys!(SYS_fcntl, fd, F_SETFL, open_flags_to_host(self.proc.arch.open_flags(), a[2])),
             F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
                 let w = matches!(a[1] as i32, F_GETLK | F_OFD_GETLK);
                 let p = self.ptr(a[2], 32, w)?;
@@ -1564,4 +1585,37 @@ fn read_head(path: &[u8], buf: &mut [u8]) -> Result<usize, i64> {
         return Err(libc::EACCES as i64);
     }
     f.read(buf).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guest values from the cross headers (asm-generic/fcntl.h for AArch64,
+    /// powerpc64le-linux-gnu's asm/fcntl.h for PowerPC); host values from the libc
+    /// crate (x86-64).
+    #[test]
+    fn open_flags_per_arch() {
+        use libc::{O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDWR};
+        // The x86-64 kernel's O_LARGEFILE (the libc crate's is glibc's 0 of 64-bit
+        // userspace): /usr/include/asm-generic/fcntl.h, which x86 does not override.
+        const O_LARGEFILE: i32 = 0o100000;
+        let common = (O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC) as u64;
+        assert_eq!(common, 0o2 | 0o100 | 0o4000 | 0o2000000, "flags every ABI shares");
+        let cases: [(&OpenFlagMap, [u64; 4]); 2] = [
+            // O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE
+            (&GENERIC_OPEN_FLAGS, [0o40000, 0o100000, 0o200000, 0o400000]),
+            (&PPC_OPEN_FLAGS, [0o40000, 0o100000, 0o400000, 0o200000]),
+        ];
+        for (map, [dir, nofollow, direct, large]) in cases {
+            for (g, h) in [(dir, O_DIRECTORY), (nofollow, O_NOFOLLOW), (direct, O_DIRECT), (large, O_LARGEFILE)] {
+                assert_eq!(open_flags_to_host(map, g | common), h | common as i32);
+                assert_eq!(open_flags_to_guest(map, (h | common as i32) as u64), g | common);
+            }
+            let all = dir | nofollow | direct | large;
+            let host = O_DIRECTORY | O_NOFOLLOW | O_DIRECT | O_LARGEFILE;
+            assert_eq!(open_flags_to_host(map, all), host);
+            assert_eq!(open_flags_to_guest(map, host as u64), all);
+        }
+    }
 }
