@@ -333,10 +333,10 @@ mod tests {
             g[35] = 0; // N_TTY
             let h = ppc_termios_to_host(&g, be);
             let u = |o: usize| u32::from_le_bytes(h[o..o + 4].try_into().unwrap());
-            assert_eq!(u(0), (IXON | ICRNL | IUTF8) as u32);
-            assert_eq!(u(4), (OPOST | ONLCR | TAB3 | CR2) as u32);
-            assert_eq!(u(8), (B115200 | (B115200 << IBSHIFT) | CS8 | CREAD | HUPCL | CRTSCTS) as u32);
-            assert_eq!(u(12), (ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN | NOFLSH) as u32);
+            assert_eq!(u(0), (IXON | ICRNL | IUTF8));
+            assert_eq!(u(4), (OPOST | ONLCR | TAB3 | CR2));
+            assert_eq!(u(8), (B115200 | (B115200 << IBSHIFT) | CS8 | CREAD | HUPCL | CRTSCTS));
+            assert_eq!(u(12), (ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN | NOFLSH));
             assert_eq!((u(36), u(40)), (115200, 115200));
             let hc = |i: usize| h[17 + i];
             assert_eq!(
@@ -356,8 +356,8 @@ mod tests {
         for b in (0..=0x1f).chain([0x1f]) {
             assert_eq!(baud_to_guest(baud_to_host(b)), b);
         }
-        assert_eq!(baud_to_host(0x1f), libc::BOTHER as u32);
-        assert_eq!(baud_to_host(0x10), libc::B57600 as u32);
-        assert_eq!(baud_to_host(0x1e), libc::B4000000 as u32);
+        assert_eq!(baud_to_host(0x1f), libc::BOTHER);
+        assert_eq!(baud_to_host(0x10), libc::B57600);
+        assert_eq!(baud_to_host(0x1e), libc::B4000000);
     }
 }
