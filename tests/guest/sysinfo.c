@@ -5,13 +5,16 @@
  * many lengths (and flags), /dev/urandom, uname (machine printed),
  * getpid/getppid/gettid relations, getuid family, sysconf values that an
  * emulator must pass through, getrlimit/prlimit, getcwd, isatty on a pipe,
- * sched_getaffinity count > 0, times(), and getrusage. */
+ * terminal ioctls on a pipe (TIOCGWINSZ -> ENOTTY, FIONREAD, FIONBIO), open
+ * flags whose values differ between ABIs (O_DIRECTORY, O_NOFOLLOW, read back
+ * with F_GETFL), sched_getaffinity count > 0, times(), and getrusage. */
 #define _GNU_SOURCE
 #include "guest.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/random.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -107,6 +110,32 @@ int main(void)
     pipe(pfd);
     errno = 0;
     printf("isatty(pipe) %d %s\n", isatty(pfd[0]), errno == ENOTTY ? "ENOTTY" : errno == EINVAL ? "EINVAL" : "?");
+    struct winsize ws;
+    errno = 0;
+    printf("TIOCGWINSZ(pipe) %d %s\n", ioctl(pfd[0], TIOCGWINSZ, &ws), errno == ENOTTY ? "ENOTTY" : "?");
+    int avail = -1, on = 1;
+    printf("write(pipe) %d\n", (int)write(pfd[1], "abcde", 5));
+    printf("FIONREAD(pipe) %d avail %d\n", ioctl(pfd[0], FIONREAD, &avail), avail);
+    printf("FIONBIO(pipe) %d nonblock %d\n", ioctl(pfd[0], FIONBIO, &on), (fcntl(pfd[0], F_GETFL) & O_NONBLOCK) != 0);
+    close(pfd[0]);
+    close(pfd[1]);
+
+    /* (O_LARGEFILE is left out: Linux sets it on every 64-bit open, qemu-user
+     * does not report it.) */
+    int dfd = open(".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    int fl = fcntl(dfd, F_GETFL);
+    printf("F_GETFL(dir) O_DIRECTORY %d O_NOFOLLOW %d O_DIRECT %d\n", (fl & O_DIRECTORY) != 0, (fl & O_NOFOLLOW) != 0,
+           (fl & O_DIRECT) != 0);
+    close(dfd);
+    int ffd = open("sysinfo-file", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    close(ffd);
+    errno = 0;
+    printf("open(file, O_DIRECTORY) %d %s\n", open("sysinfo-file", O_RDONLY | O_DIRECTORY), errno == ENOTDIR ? "ENOTDIR" : "?");
+    symlink("sysinfo-file", "sysinfo-link");
+    errno = 0;
+    printf("open(symlink, O_NOFOLLOW) %d %s\n", open("sysinfo-link", O_RDONLY | O_NOFOLLOW), errno == ELOOP ? "ELOOP" : "?");
+    unlink("sysinfo-link");
+    unlink("sysinfo-file");
     struct tms tm;
     printf("times() ok %d\n", times(&tm) != (clock_t)-1);
     struct rusage ru;
