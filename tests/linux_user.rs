@@ -6,9 +6,9 @@
 //!   (see [`CORPUS`]), in its four builds (`-O0`/`-O2` x static/dynamic) and as
 //!   a static-pie (`-O2`).
 //! * `ppc64le_guest_corpus_matches_qemu`: the same corpus built for ppc64le
-//!   (ELFv2) with `powerpc64le-linux-gnu-gcc`, static at `-O0` and `-O2`,
-//!   against `qemu-ppc64le-static` (see [`PPC64LE`] for the cases left out and
-//!   why).
+//!   (ELFv2) with `powerpc64le-linux-gnu-gcc`, static and dynamic at `-O0` and
+//!   `-O2` (the dynamic ones on the cross toolchain's glibc), against
+//!   `qemu-ppc64le-static` (see [`PPC64LE`] for the cases left out and why).
 //! * `ppc64_guest_corpus_matches_qemu`: the same for big-endian ppc64 (ELFv1)
 //!   with `powerpc64-linux-gnu-gcc` against `qemu-ppc64-static` (see [`PPC64`]).
 //! * `busybox_matches_qemu`, `ppc64le_busybox_matches_qemu`: Debian's
@@ -18,7 +18,8 @@
 //!
 //! Prerequisites are fetched and built by the test itself, each step
 //! idempotent: `tests/guest/build.sh` (cross gcc, rebuilds only what changed),
-//! `tests/guest/sysroot.sh` (Debian's libc6:arm64 under target/sysroot),
+//! `tests/guest/sysroot.sh` (Debian's libc6:arm64 under target/sysroot; the
+//! PowerPC targets use `/usr/<triple>` of their cross gcc as is, see [`Sysroot`]),
 //! `tests/guest/busybox.sh`.  When one is missing the test prints
 //! `SKIP: <reason>` and passes, unless `MIMIC_REQUIRE_LINUX_USER=1` is set
 //! (CI sets it), in which case a skip is a failure.
