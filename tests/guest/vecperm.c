@@ -2,7 +2,8 @@
  * element-wise shifts, one instruction at a time (inline asm) on fixed
  * operands, each result printed as its 16 bytes in memory order; lifted as
  * IR vector shuffles, table lookups and per-lane shifts, so every form and
- * immediate is checked against the reference. Other ISAs print a line. */
+ * immediate is checked against the reference; then VSCR[SAT] after saturating
+ * adds, subtracts and sums. Other ISAs print a line. */
 /* cflags-powerpc64: -mcpu=power8 */
 #include "guest.h"
 
@@ -134,6 +135,28 @@ int main(void)
         V r;
         __asm__("xxsel %x0,%x1,%x2,%x3" : "=wa"(r) : "wa"(A), "wa"(B), "wa"(C));
         show("xxsel", r);
+    }
+    /* VSCR[SAT] is sticky: set by a saturating add, subtract or sum that clamps. */
+    {
+        V zero = vec_splat_u8(0), r, vscr;
+#define SAT(insn, x, y)                                                        \
+    do {                                                                       \
+        __asm__ volatile("mtvscr %3\n\t" insn " %0,%1,%2\n\tmfvscr %0"        \
+                         : "=&v"(vscr) : "v"(x), "v"(y), "v"(zero));           \
+        show(insn " vscr", vscr);                                              \
+    } while (0)
+        SAT("vaddubs", A, B);
+        SAT("vaddubs", A, zero);
+        SAT("vaddsbs", A, B);
+        SAT("vadduhs", A, B);
+        SAT("vaddshs", B, B);
+        SAT("vaddsws", B, B);
+        SAT("vsububs", B, A);
+        SAT("vsububs", A, B);
+        SAT("vsubsws", A, B);
+        SAT("vsumsws", B, B);
+        SAT("vsumsws", zero, zero);
+        (void)r;
     }
     return finish("vecperm");
 }

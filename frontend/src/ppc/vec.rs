@@ -79,6 +79,7 @@ const OPS: &[VecOp] = &[
 struct Offsets {
     vs: [usize; 64],
     cr6: [usize; 4],
+    vscr: usize,
 }
 
 fn offsets() -> &'static Offsets {
@@ -88,6 +89,7 @@ fn offsets() -> &'static Offsets {
         Offsets {
             vs: std::array::from_fn(|i| l.slot(l.expect(&format!("vs{i}"))).offset as usize),
             cr6: std::array::from_fn(|i| l.slot(l.expect(&format!("cr{}", 24 + i))).offset as usize),
+            vscr: l.slot(l.expect("vscr")).offset as usize,
         }
     })
 }
@@ -163,6 +165,8 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
     let (va, vb, vc) = unsafe { (get(state, a), get(state, b), get(state, c)) };
     let size = (imm & 0xf) as usize; // element size for the element-wise ops
     let mut cr6: Option<(bool, bool)> = None;
+    // VSCR[SAT]: set (sticky) when a saturating operation clamped a result.
+    let mut sat = false;
     let out: [u8; 16] = match op {
         VecOp::Vslo | VecOp::Vsro => {
             let sh = ((vb[15] >> 3) & 15) as u32 * 8;
@@ -329,8 +333,9 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
         VecOp::Vsumsws => {
             let (ea, eb) = (elems(&va, 4), elems(&vb, 4));
             let sum: i64 = ea.iter().map(|&x| sext(x, 4)).sum::<i64>() + sext(eb[3], 4);
-            let sat = sum.clamp(i32::MIN as i64, i32::MAX as i64);
-            from_elems(&[0, 0, 0, sat as u64 & 0xffff_ffff], 4)
+            let clamped = sum.clamp(i32::MIN as i64, i32::MAX as i64);
+            sat = clamped != sum;
+            from_elems(&[0, 0, 0, clamped as u64 & 0xffff_ffff], 4)
         }
         VecOp::Vaddsat => {
             let (ea, eb) = (elems(&va, size), elems(&vb, size));
@@ -347,7 +352,9 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
                     } else {
                         (0, (1i64 << bits) - 1)
                     };
-                    (v.clamp(lo, hi) as u64) & ((1u64 << bits) - 1)
+                    let c = v.clamp(lo, hi);
+                    sat |= c != v;
+                    (c as u64) & ((1u64 << bits) - 1)
                 })
                 .collect();
             from_elems(&r, size)
@@ -382,6 +389,13 @@ pub unsafe fn run(state: *mut u8, op: u32, regs: u32, imm: u32) {
     };
     // SAFETY: forwarded from the caller.
     unsafe { set(state, t, out) };
+    if sat {
+        // SAFETY: the vscr slot (i32) is in the state buffer.
+        unsafe {
+            let p = state.add(offsets().vscr).cast::<u32>();
+            p.write_unaligned(p.read_unaligned() | 1);
+        }
+    }
     if let (Some((all, none)), true) = (cr6, imm & 0x100 != 0) {
         let o = &offsets().cr6;
         // SAFETY: CR6's four i1 slots are in the state buffer.
