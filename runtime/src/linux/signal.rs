@@ -230,19 +230,12 @@ impl ThreadSignals {
     /// sigsuspend(2) unblocks atomically, so a signal cannot land between the two.
     pub fn wait_unblocked(&self, blocked: u64) {
         let old = block_all();
-        // SAFETY: waiting with the guest's blocked set (never the engine's synchronous
-        // signals, which block_all leaves open too); returns after a host handler ran.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for s in 1..=NSIG as i32 {
-                if blocked & bit(s) != 0 && !synchronous(s) && !uncatchable(s) {
-                    libc::sigaddset(&mut set, s);
-                }
-            }
-            while self.pending() & !blocked == 0 {
-                libc::sigsuspend(&set);
-            }
+        let set = host_mask(blocked);
+        while self.pending() & !blocked == 0 {
+            // SAFETY: rt_sigsuspend with a kernel-layout 64-bit set: waits with the
+            // guest's blocked set (never the engine's synchronous signals); returns
+            // after a host handler ran.
+            unsafe { libc::syscall(libc::SYS_rt_sigsuspend, &set, 8) };
         }
         restore_mask(old);
     }
@@ -439,12 +432,19 @@ pub fn mirror_action(sig: i32, act: &SigAction) {
 /// Apply a guest signal mask to the calling host thread (never blocking the signals
 /// the engine needs for its own fault handling). Raw, like [`mirror_action`].
 pub fn mirror_mask(mask: u64) {
+    let m = host_mask(mask);
+    // SAFETY: setting the calling thread's mask from a kernel-layout 64-bit set.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &m, std::ptr::null_mut::<u64>(), 8) };
+}
+
+/// A guest signal mask as the host thread's: never the engine's synchronous signals
+/// (its fault handling needs them) nor SIGKILL/SIGSTOP.
+fn host_mask(mask: u64) -> u64 {
     let mut m = mask;
     for s in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGKILL, SIGSTOP] {
         m &= !bit(s);
     }
-    // SAFETY: setting the calling thread's mask from a kernel-layout 64-bit set.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &m, std::ptr::null_mut::<u64>(), 8) };
+    m
 }
 
 /// Human name of a signal, for messages.
