@@ -416,21 +416,12 @@ fn check_inst(c: &Ctx, inst: &Inst) -> Result<(), VerifyError> {
                 return Err(c.err(format!("result must be {d}")));
             }
         }
-        Shape::VecBitwise2 | Shape::VecBitwise1 | Shape::VecLanes2 => {
-            let n = if shape == Shape::VecBitwise1 { 1 } else { 2 };
-            want_args(c, inst, n)?;
-            for i in 0..n {
-                same(i, Type::V128)?;
-            }
-            if want_result(c, inst, true)? != Some(Type::V128) {
-                return Err(c.err("result must be v128"));
-            }
-            if shape == Shape::VecLanes2 && !matches!(inst.imm, Imm::Lanes(_)) {
-                return Err(imm_err());
-            }
-        }
-        Shape::VecShuffle | Shape::VecTernary => {
-            let n = if shape == Shape::VecShuffle { 2 } else { 3 };
+        Shape::VecBitwise2 | Shape::VecBitwise1 | Shape::VecLanes2 | Shape::VecShuffle | Shape::VecTernary => {
+            let n = match shape {
+                Shape::VecBitwise1 => 1,
+                Shape::VecTernary => 3,
+                _ => 2,
+            };
             want_args(c, inst, n)?;
             for i in 0..n {
                 same(i, Type::V128)?;
@@ -439,12 +430,14 @@ fn check_inst(c: &Ctx, inst: &Inst) -> Result<(), VerifyError> {
                 return Err(c.err("result must be v128"));
             }
             match (shape, inst.imm) {
+                (Shape::VecBitwise2 | Shape::VecBitwise1, _)
+                | (Shape::VecLanes2, Imm::Lanes(_))
+                | (Shape::VecTernary, Imm::None) => {}
                 (Shape::VecShuffle, Imm::Bits(m)) => {
                     if m.to_le_bytes().iter().any(|&b| b >= 32) {
                         return Err(c.err("shuffle indices must be below 32"));
                     }
                 }
-                (Shape::VecTernary, Imm::None) => {}
                 _ => return Err(imm_err()),
             }
         }

@@ -19,6 +19,7 @@
 
 use crate::memory::GuestMemory;
 use crate::stats::Stats;
+use mimic_backend::cranelift::entry::{restore_fp_env, save_fp_env};
 use mimic_backend::cranelift::{
     lookup_index, ChainSlotRef, CompiledRegion, Compiler, JitCtx, JitExit, LookupEntry, OptLevel,
 };
@@ -621,7 +622,6 @@ impl<F: Frontend> Engine<F> {
 
     /// Run the guest from the pc in `state` until it needs its embedder.
     pub fn run(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
-        use mimic_backend::cranelift::entry::{restore_fp_env, save_fp_env};
         let host = save_fp_env();
         restore_fp_env(self.fp_env);
         let r = self.dispatch(state, mem);
@@ -640,10 +640,10 @@ impl<F: Frontend> Engine<F> {
     /// Translation is host work: the guest's flags and rounding mode stay out of it and
     /// it stays out of them (constant folding evaluates guest float ops on the host).
     fn translate(&self, pc: u64, mem: &mut dyn GuestMemory) -> Result<Arc<Entry>, TranslateError> {
-        let guest = mimic_backend::cranelift::entry::save_fp_env();
-        mimic_backend::cranelift::entry::restore_fp_env(DEFAULT_FP_ENV);
+        let guest = save_fp_env();
+        restore_fp_env(DEFAULT_FP_ENV);
         let t = self.cache.lookup_or_translate(pc, self.mode, mem);
-        mimic_backend::cranelift::entry::restore_fp_env(guest);
+        restore_fp_env(guest);
         t
     }
 
