@@ -20,6 +20,8 @@ pub struct PpcHelpers {
     pub fpscr_read: HelperId,
     /// `ppc_timebase() -> tb`.
     pub timebase: HelperId,
+    /// `ppc_divde(ra, rb, mode) -> q`: divde/divdeu, see [`divde`].
+    pub divde: HelperId,
     /// `ppc_vec(op, regs, imm)`: a vector operation on the VSRs in the state.
     pub vec: HelperId,
 }
@@ -89,6 +91,34 @@ unsafe extern "C" fn timebase(_: *mut u8, _: u64, _: u64, _: u64, _: u64) -> u64
     (ns * TB_FREQ as u128 / 1_000_000_000) as u64
 }
 
+/// divde (`mode` bit 0 set) and divdeu: the 128-bit dividend `ra || 0` divided by `rb`.
+/// Returns the quotient, or with `mode` bit 1 set whether it overflowed (division by
+/// zero, or a quotient that does not fit in 64 bits); the ISA leaves the quotient
+/// undefined then, and mimic gives 0 as QEMU does.
+pub fn divde(ra: u64, rb: u64, mode: u64) -> u64 {
+    let q = if mode & 1 != 0 {
+        let x = ((ra as i64 as i128) << 64, rb as i64 as i128);
+        match x.0.checked_div(x.1) {
+            Some(q) if q == q as i64 as i128 => Some(q as u64),
+            _ => None,
+        }
+    } else {
+        match ((ra as u128) << 64).checked_div(rb as u128) {
+            Some(q) if q >> 64 == 0 => Some(q as u64),
+            _ => None,
+        }
+    };
+    if mode & 2 != 0 {
+        q.is_none() as u64
+    } else {
+        q.unwrap_or(0)
+    }
+}
+
+unsafe extern "C" fn divde_helper(_: *mut u8, ra: u64, rb: u64, mode: u64, _: u64) -> u64 {
+    divde(ra, rb, mode)
+}
+
 unsafe extern "C" fn vec(state: *mut u8, op: u64, regs: u64, imm: u64, _: u64) -> u64 {
     // SAFETY: the engine passes the state buffer of the ppc layout the lifters emitted
     // this call for; `super::vec::run` touches only VSR and CR slots inside it.
@@ -107,7 +137,40 @@ pub fn helpers() -> &'static PpcHelpers {
             fpscr_write: reg("ppc_fpscr_write", fpscr_write, vec![Type::I64], None, HelperEffects::WritesState),
             fpscr_read: reg("ppc_fpscr_read", fpscr_read, vec![Type::I64], Some(Type::I64), HelperEffects::ReadsState),
             timebase: reg("ppc_timebase", timebase, vec![], Some(Type::I64), HelperEffects::ReadsState),
+            divde: reg("ppc_divde", divde_helper, vec![Type::I64; 3], Some(Type::I64), HelperEffects::Pure),
             vec: reg("ppc_vec", vec, vec![Type::I64, Type::I64, Type::I64], None, HelperEffects::WritesState),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::divde;
+
+    #[test]
+    fn divde_quotients_and_overflow() {
+        let (s, u, ov) = (1, 0, 2);
+        // (1 << 64) / 3, both ways.
+        assert_eq!(divde(1, 3, u), 0x5555_5555_5555_5555);
+        assert_eq!(divde(1, 3, s), 0x5555_5555_5555_5555);
+        // -(3 << 64) / 7 fits in 64 signed bits.
+        assert_eq!(divde(-3i64 as u64, 7, s), (-((3i128 << 64) / 7)) as u64);
+        assert_eq!(divde(-3i64 as u64, 7, s | ov), 0);
+        // 2^63 does not fit in 64 signed bits (the ISA sets OV; QEMU does not).
+        assert_eq!(divde(1, 2, s | ov), 1);
+        assert_eq!(divde(1, 2, s), 0);
+        assert_eq!(divde(1, 2, u | ov), 0);
+        assert_eq!(divde(1, 2, u), 1 << 63);
+        // -2^63 does.
+        assert_eq!(divde(u64::MAX, 2, s), 1 << 63);
+        assert_eq!(divde(u64::MAX, 2, s | ov), 0);
+        // Division by zero, and dividends at least the divisor.
+        for mode in [s, u] {
+            assert_eq!(divde(5, 0, mode | ov), 1);
+            assert_eq!(divde(5, 0, mode), 0);
+        }
+        assert_eq!(divde(7, 7, u | ov), 1);
+        assert_eq!(divde(7, 7, s | ov), 1);
+        assert_eq!(divde(6, 7, u | ov), 0);
+    }
 }

@@ -385,11 +385,11 @@ pub fn div(l: &mut Lifter, f: &Fields) -> LiftResult {
     let word = name.contains('w');
     let signed = !name.ends_with('u') && !name.ends_with("eu");
     let ext = name.starts_with("divde") || name.starts_with("divwe");
-    if ext && !word {
-        return Err(Reserved); // divde/divdeu need a 128-bit divide; not used by the corpus
-    }
     let a = l.gpr(f.get('a'));
     let b = l.gpr(f.get('b'));
+    if ext && !word {
+        return divde(l, f, signed, a, b);
+    }
     let (x, y) = match (word, signed) {
         (true, true) => (l.sext32(a), l.sext32(b)),
         (true, false) => (l.zext32(a), l.zext32(b)),
@@ -419,15 +419,40 @@ pub fn div(l: &mut Lifter, f: &Fields) -> LiftResult {
     let q = if word {
         // The upper word of the result is undefined: QEMU zero-extends the quotient.
         if ext {
+            // A quotient that does not fit in the word is undefined: 0, as in QEMU;
+            // else the upper word (undefined too) is its extension, as in QEMU.
             let fits = if signed { l.sext32(q) } else { l.zext32(q) };
             let over = l.b.icmp(IntCC::Ne, fits, q);
             ov = l.b.or(bad, over);
+            let zero = l.k(0);
+            l.b.select(ov, zero, q)
+        } else {
+            l.zext32(q)
         }
-        l.zext32(q)
     } else {
         q
     };
     if f.bit('O') {
+        l.set_ov(ov);
+    }
+    l.set_gpr(f.get('d'), q);
+    if f.bit('R') {
+        l.record(q);
+    }
+    Ok(())
+}
+
+/// divde/divdeu: a 128-bit dividend (`ra` in the high doubleword) by a helper, as the
+/// IR's divides stop at 64 bits.
+fn divde(l: &mut Lifter, f: &Fields, signed: bool, a: Value, b: Value) -> LiftResult {
+    let h = super::fpenv::helpers().divde;
+    let mode = l.k(signed as u64);
+    let q = l.b.call(h, &[a, b, mode]).expect("result");
+    if f.bit('O') {
+        let mode = l.k(signed as u64 | 2);
+        let ov = l.b.call(h, &[a, b, mode]).expect("result");
+        let zero = l.k(0);
+        let ov = l.b.icmp(IntCC::Ne, ov, zero);
         l.set_ov(ov);
     }
     l.set_gpr(f.get('d'), q);

@@ -84,6 +84,17 @@ impl Lifter<'_, '_> {
         let s = self.b.convert(Opcode::Fdemote, x, Type::F32);
         self.b.convert(Opcode::Fpromote, s, Type::F64)
     }
+    /// `a * b + c` rounded once: to double, or for the single-precision forms to single
+    /// (computed on singles; rounding the double result again could round twice). The
+    /// ISA requires single-precision operands to be representable in single format.
+    fn fma(&mut self, single: bool, a: Value, b: Value, c: Value) -> Value {
+        if !single {
+            return self.b.op(Opcode::Fma, &[a, b, c]);
+        }
+        let [a, b, c] = [a, b, c].map(|x| self.b.convert(Opcode::Fdemote, x, Type::F32));
+        let r = self.b.op(Opcode::Fma, &[a, b, c]);
+        self.b.convert(Opcode::Fpromote, r, Type::F64)
+    }
     /// Round to an integral value in FPSCR[RN].
     fn round_rn(&mut self, x: Value) -> Value {
         let fpscr = self.b.get_slot(self.regs.fpscr);
@@ -221,7 +232,7 @@ pub fn fp_arith(l: &mut Lifter, f: &Fields) -> LiftResult {
         "fmadd" | "fmsub" | "fnmadd" | "fnmsub" => {
             let (a, b, c) = (l.fpr(f.get('a')), l.fpr(f.get('b')), l.fpr(f.get('c')));
             let b = if base.ends_with("sub") { l.b.op(Opcode::Fneg, &[b]) } else { b };
-            let r = l.b.op(Opcode::Fma, &[a, c, b]);
+            let r = l.fma(single, a, c, b);
             if base.starts_with("fn") {
                 // Negate a number result, but not a NaN (the ISA leaves NaNs alone).
                 let neg = l.b.op(Opcode::Fneg, &[r]);
@@ -1072,7 +1083,7 @@ pub fn vsx_xx3(l: &mut Lifter, f: &Fields) -> LiftResult {
                     let (m1, m2, add) = if base.ends_with('a') { (xa, xb, xt) } else { (xa, xt, xb) };
                     let sub = base.contains("sub");
                     let add = if sub { l.b.op(Opcode::Fneg, &[add]) } else { add };
-                    let r = l.b.op(Opcode::Fma, &[m1, m2, add]);
+                    let r = l.fma(single, m1, m2, add);
                     if base.starts_with("nm") {
                         l.b.op(Opcode::Fneg, &[r])
                     } else {
