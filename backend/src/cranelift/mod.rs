@@ -553,10 +553,9 @@ struct Translator<'a, 'b> {
     access_is_write: bool,
     /// Variable, state offset and type of each scalar slot the region accesses.
     slot_vars: Vec<Option<(Variable, i32, Type)>>,
-    /// Slots the region reads whose variable block0 has not defined yet (see `new`).
-    unloaded: Vec<bool>,
-    /// Translating IR block0.
-    in_block0: bool,
+    /// Slots whose variable holds the slot's value in the block being translated
+    /// (loaded or set there since its start; see `new`).
+    fresh: Vec<bool>,
     cur_loc: u32,
     insn_may_fault: bool,
     pending_back_edges: Vec<(CBlock, BlockId)>,
@@ -589,27 +588,26 @@ impl<'a, 'b> Translator<'a, 'b> {
         // Guest registers the region uses are Cranelift variables. Writes go through to
         // the state buffer at once (so exits, faults and helpers see the architectural
         // state), so the buffer always holds every slot's value and a variable can be
-        // loaded anywhere; it is loaded once, in block0 (which dominates every block):
-        // at the slot's first read there, or before block0's terminator for slots first
-        // read in later blocks. Loading at the first use rather than at entry keeps
-        // values out of host registers (and spill slots) until they are needed. Later
-        // reads never reload: values flow in host registers across blocks and loops.
+        // (re)loaded anywhere. A block loads a slot at its first read there, unless the
+        // block set it before; later reads in the block use the variable. Values do not
+        // flow in variables between blocks: every variable is defined in the block that
+        // uses it, so no block parameters (and no loads on paths that never read the
+        // slot, such as a loop's exit path read in every iteration before the branch).
+        // A loop back to block0 reloads there, as the store-forwarded buffer is cheaper
+        // than the spills of values kept live around the loop.
         let mut slot_vars: Vec<Option<(Variable, i32, Type)>> = vec![None; r.layout.slots.len()];
-        let mut read = vec![false; r.layout.slots.len()];
         for blk in &r.blocks {
             for &i in &blk.insts {
-                if let (op @ (Opcode::GetSlot | Opcode::SetSlot), Imm::Slot(sl)) = (r.inst(i).op, r.inst(i).imm) {
+                if let (Opcode::GetSlot | Opcode::SetSlot, Imm::Slot(sl)) = (r.inst(i).op, r.inst(i).imm) {
                     let info = r.layout.slot(sl);
                     if slot_vars[sl.0 as usize].is_none() {
                         let var = b.declare_var(cl_ty(info.ty));
                         slot_vars[sl.0 as usize] = Some((var, info.offset as i32, info.ty));
                     }
-                    read[sl.0 as usize] |= op == Opcode::GetSlot;
                 }
             }
         }
-        // Only slots the region reads are loaded (written-only ones, such as flags a
-        // region sets but never tests, would be dead loads Cranelift keeps).
+        let fresh = vec![false; slot_vars.len()];
         b.ins().jump(blocks[0], &[]);
         let tail_sig = b.import_signature(region_sig(CallConv::Tail));
         let helper_sig = b.import_signature(helper_sig());
@@ -631,8 +629,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             count_exits: true,
             access_is_write: false,
             slot_vars,
-            unloaded: read,
-            in_block0: false,
+            fresh,
             cur_loc: 0,
             insn_may_fault: false,
             pending_back_edges: Vec::new(),
@@ -690,15 +687,10 @@ impl<'a, 'b> Translator<'a, 'b> {
             for (k, &v) in blk.params.iter().enumerate() {
                 self.vals[v.0 as usize] = Some(params[k]);
             }
-            self.in_block0 = bi == 0;
+            self.fresh.fill(false);
             for &id in &blk.insts {
-                let inst = self.r.inst(id);
-                if self.in_block0 && inst.op.shape().is_terminator() {
-                    self.load_unloaded_slots();
-                }
-                self.inst(bi, inst, id)?;
+                self.inst(bi, self.r.inst(id), id)?;
             }
-            self.in_block0 = false;
         }
         // Unreachable blocks: never executed, but Cranelift needs them filled.
         for (bi, d) in done.iter().enumerate() {
@@ -717,16 +709,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         // An i1 slot byte is defined by its low bit (as the interpreter reads it).
         let v = if ty == Type::I1 { self.b.ins().band_imm_u(v, 1) } else { v };
         self.b.def_var(var, v);
-        self.unloaded[s] = false;
-    }
-
-    /// End of block0: define the variables of the slots only later blocks read.
-    fn load_unloaded_slots(&mut self) {
-        for s in 0..self.unloaded.len() {
-            if self.unloaded[s] {
-                self.load_slot(s);
-            }
-        }
+        self.fresh[s] = true;
     }
 
     /// Tag following host code with guest instruction `pc`.
@@ -1482,7 +1465,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             Opcode::GetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
-                if self.in_block0 && self.unloaded[s.0 as usize] {
+                if !self.fresh[s.0 as usize] {
                     self.load_slot(s.0 as usize);
                 }
                 let (var, _, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
@@ -1493,9 +1476,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let (var, off, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
                 self.b.ins().store(trusted(), a[0], self.state, off);
                 self.b.def_var(var, a[0]);
-                if self.in_block0 {
-                    self.unloaded[s.0 as usize] = false;
-                }
+                self.fresh[s.0 as usize] = true;
                 None
             }
             Opcode::GetElem => {
@@ -1508,6 +1489,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
                 let p = self.elem_addr(s, inst.args[0]);
                 self.b.ins().store(trusted(), a[1], p, 0);
+                // An element may alias a slot: reload them.
+                self.fresh.fill(false);
                 None
             }
             Opcode::Load => {
@@ -1543,12 +1526,8 @@ impl<'a, 'b> Translator<'a, 'b> {
                 let call = self.b.ins().call_indirect(self.helper_sig, f, &args);
                 let out = self.b.inst_results(call)[0];
                 if info.effects == HelperEffects::WritesState {
-                    // The helper may have changed any slot: reload the variables.
-                    for s in 0..self.slot_vars.len() {
-                        if self.slot_vars[s].is_some() {
-                            self.load_slot(s);
-                        }
-                    }
+                    // The helper may have changed any slot: reload at the next reads.
+                    self.fresh.fill(false);
                 }
                 info.ret.map(|t| self.ret_from_abi(out, t))
             }
