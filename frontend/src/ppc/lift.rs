@@ -686,6 +686,34 @@ pub fn shift_imm(l: &mut Lifter, f: &Fields) -> LiftResult {
 }
 
 impl Lifter<'_, '_> {
+    /// `rotl(x, n) & m` in `x`'s width `bits`: a plain shift when the mask keeps exactly
+    /// the bits a shift by a constant `n` would (slwi/srwi/sldi/srdi and friends are
+    /// rotates with such masks), else the rotate and the mask.
+    fn rotl_mask(&mut self, x: Value, n: Value, sh: Option<u32>, m: u64, bits: u32) -> Value {
+        let ty = if bits == 32 { Type::I32 } else { Type::I64 };
+        let ones = u64::MAX >> (64 - bits);
+        let k = |l: &mut Self, v: u64| l.b.iconst(ty, v as u128);
+        match sh {
+            Some(0) if m == ones => x,
+            Some(sh) if sh > 0 && m == (ones << sh) & ones => {
+                let kk = k(self, sh as u64);
+                self.b.shl(x, kk)
+            }
+            Some(sh) if sh > 0 && m == ones >> (bits - sh) => {
+                let kk = k(self, (bits - sh) as u64);
+                self.b.op(Opcode::Lshr, &[x, kk])
+            }
+            _ => {
+                let r = self.b.op(Opcode::Rotl, &[x, n]);
+                if m == ones {
+                    r
+                } else {
+                    let mk = k(self, m);
+                    self.b.and(r, mk)
+                }
+            }
+        }
+    }
     /// ROTL32 of the low word, replicated into both halves (the ISA's `ROTL32`).
     fn rotl32_dup(&mut self, s: Value, n: Value) -> Value {
         let w = self.low32(s);
@@ -702,22 +730,18 @@ impl Lifter<'_, '_> {
 pub fn rlw(l: &mut Lifter, f: &Fields) -> LiftResult {
     let name = f.name();
     let s = l.gpr(f.get('d'));
-    let n = if name == "rlwnm" {
+    let (n, sh) = if name == "rlwnm" {
         let b = l.gpr(f.get('b'));
         let m = l.k(31);
-        l.b.and(b, m)
+        (l.b.and(b, m), None)
     } else {
-        l.k(f.get('s') as u64)
+        (l.k(f.get('s') as u64), Some(f.get('s')))
     };
     let m = mask64(f.get('m') + 32, f.get('e') + 32);
     let mut r = if m >> 32 == 0 {
         // The mask keeps only the low word: the replicated high half never shows.
         let (w, n32) = (l.low32(s), l.low32(n));
-        let mut r = l.b.op(Opcode::Rotl, &[w, n32]);
-        if m != 0xffff_ffff {
-            let mk = l.b.iconst(Type::I32, m as u128);
-            r = l.b.and(r, mk);
-        }
+        let r = l.rotl_mask(w, n32, sh, m, 32);
         l.b.zext(r, Type::I64)
     } else {
         let rot = l.rotl32_dup(s, n);
@@ -748,14 +772,12 @@ pub fn rld(l: &mut Lifter, f: &Fields) -> LiftResult {
         let sh = f.get('S') << 5 | f.get('s');
         (l.k(sh as u64), Some(sh))
     };
-    let rot = l.b.op(Opcode::Rotl, &[s, n]);
     let m = match name {
         "rldicl" | "rldcl" => mask64(mb, 63),
         "rldicr" | "rldcr" => mask64(0, mb),
         _ => mask64(mb, 63 - sh.expect("immediate form")),
     };
-    let mk = l.k(m);
-    let mut r = l.b.and(rot, mk);
+    let mut r = l.rotl_mask(s, n, sh, m, 64);
     if name == "rldimi" {
         let a = l.gpr(f.get('a'));
         let nm = l.k(!m);
