@@ -23,6 +23,6 @@ pub use layout::{LayoutBuilder, SlotId, StateBuf, StateLayout};
 pub use ops::*;
 pub use parse::{parse_module, parse_region, ParseError};
 pub use print::print;
-pub use region::{BlockId, Imm, Inst, InstId, Region, Value};
+pub use region::{BlockId, Imm, Inst, InstId, Region, Value, ValueDef};
 pub use types::Type;
 pub use verify::{verify, VerifyError};

@@ -12,7 +12,9 @@ pub trait GuestMemory: Memory {
     /// protected), so that the fault handler can turn it into a precise guest fault.
     fn jit_safe(&self) -> bool;
     /// The guest address space is `[0, 1 << bits)`: compiled code checks accesses
-    /// against it (addresses beyond would land outside the host reservation).
+    /// against it (addresses beyond would land outside the host reservation). Such a
+    /// memory keeps `mimic_backend::cranelift::ADDR_GUARD` inaccessible host bytes on
+    /// each side of the space, as compiled code checks an access's base register.
     fn addr_bits(&self) -> Option<u8> {
         None
     }

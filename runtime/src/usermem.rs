@@ -13,15 +13,16 @@
 
 use crate::memory::GuestMemory;
 use mimic_backend::cranelift::entry::{guarded_copy, CopyFault};
+use mimic_backend::cranelift::ADDR_GUARD;
 use mimic_ir::{FaultKind, MemFault, Memory};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::RwLock;
 
 pub const PAGE: u64 = 4096;
-/// Extra reserved, never-mapped bytes after the guest space: a 16-byte access that
-/// starts just below the bound still faults at the host.
-const GUARD: u64 = 1 << 16;
+/// Reserved, never-mapped bytes before and after the guest space: compiled code checks
+/// the base register of an access, not the displaced address (see [`ADDR_GUARD`]).
+const GUARD: u64 = ADDR_GUARD;
 
 /// Guest protection bits (Linux PROT_*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -153,7 +154,7 @@ impl UserMemory {
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                (size + GUARD) as usize,
+                (GUARD + size + GUARD) as usize,
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
@@ -164,7 +165,8 @@ impl UserMemory {
             return Err(MemError::Host(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOMEM)));
         }
         Ok(UserMemory {
-            host: p.cast(),
+            // SAFETY: the reservation spans GUARD bytes before the space.
+            host: unsafe { p.cast::<u8>().add(GUARD as usize) },
             bits,
             size,
             map: RwLock::new(Map { vmas: BTreeMap::new(), mmap_top: size - (size >> 4), brk_start: 0, brk: 0 }),
@@ -473,9 +475,9 @@ impl UserMemory {
 
 impl Drop for UserMemory {
     fn drop(&mut self) {
-        // SAFETY: the reservation was mapped in `new` with this size; compiled code
-        // using it is not running (the memory is owned, not borrowed, here).
-        unsafe { libc::munmap(self.host.cast(), (self.size + GUARD) as usize) };
+        // SAFETY: the reservation was mapped in `new` with this size, GUARD bytes before
+        // `host`; compiled code using it is not running (the memory is owned, not borrowed, here).
+        unsafe { libc::munmap(self.host.sub(GUARD as usize).cast(), (GUARD + self.size + GUARD) as usize) };
     }
 }
 

@@ -134,3 +134,62 @@ fn code_must_be_executable() {
     st.set(&l, l.pc, DATA as u128);
     assert_eq!(e.run(&mut st, &mut m).unwrap(), Stop::NoCode { pc: DATA });
 }
+
+/// Compiled code checks the base register of a displaced access against the address
+/// space, once per block, and leaves the rest to the guard pages on both sides of the
+/// space: every combination of base and displacement must fault (or not) exactly as in
+/// the interpreter, which checks each address.
+#[test]
+fn displaced_accesses_near_the_bounds_fault_as_in_the_interpreter() {
+    const TOP: u64 = 0xffff_f000; // the last page of the 2^32 space, RW
+    const WORD: u64 = 0x9abc_def0; // at TOP + 0xff8 (toy loads are 32-bit)
+    let unmapped = |addr| MemFault { addr, write: false, kind: FaultKind::Unmapped };
+    // r1 counts the instructions done; r3 = [r2 + k]; then r6 = [r2].
+    let code = |k: i8| vec![li(1, 1), addi(5, 2, k), ld(3, 5), li(1, 2), ld(6, 2), li(1, 3), sys()];
+    // (r2, k, the fault and the r1 at it, or None: all done, r3 = WORD)
+    let cases: Vec<(u64, i8, Option<(MemFault, u64)>)> = vec![
+        // In bounds, displaced past the end: the upper guard.
+        (TOP + 0xff8, 16, Some((unmapped(1 << 32 | 8), 1))),
+        // Out of bounds, displaced back in: the exact check lets it through; the same
+        // base undisplaced then faults (in the guard, unchecked).
+        ((1 << 32) + 8, -16, Some((unmapped(1 << 32 | 8), 2))),
+        // In bounds, displaced below 0: the lower guard.
+        (8, -16, Some((unmapped(u64::MAX - 7), 1))),
+        // Far out: the bound check.
+        (0x7_0000_0000, -16, Some((unmapped(0x6_ffff_fff0), 1))),
+        // Wrapping around into the space (page 0 is never mapped).
+        (u64::MAX - 7, 16, Some((unmapped(8), 1))),
+        // In bounds: both loads.
+        (TOP + 0xff8, 0, None),
+    ];
+    for (r2, k, fault) in cases {
+        for tier in [Tier::Interp, Tier::Jit] {
+            let mut m = UserMemory::new(32).unwrap();
+            m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
+            for (i, w) in code(k).iter().enumerate() {
+                m.write(CODE + 4 * i as u64, w).unwrap();
+            }
+            m.protect(CODE, PAGE, Prot::RX).unwrap();
+            m.map(Placement::Fixed(TOP), PAGE, Prot::RW).unwrap();
+            m.write(TOP + 0xff8, &(WORD as u32).to_le_bytes()).unwrap();
+            let mut e = Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });
+            let l = e.layout().clone();
+            let mut st = StateBuf::new(&l);
+            st.set(&l, l.pc, CODE as u128);
+            st.set(&l, l.expect("r2"), r2 as u128);
+            let stop = e.run(&mut st, &mut m).unwrap();
+            let get = |r| st.get(&l, l.expect(r)) as u64;
+            match fault {
+                None => {
+                    assert_eq!(stop, Stop::Syscall, "{tier:?} {r2:#x}{k:+}");
+                    assert_eq!((get("r1"), get("r3"), get("r6")), (3, WORD, WORD), "{tier:?} {r2:#x}{k:+}");
+                }
+                Some((f, r1)) => {
+                    let pc = if r1 == 1 { CODE + 8 } else { CODE + 16 };
+                    assert_eq!(stop, Stop::Fault { fault: f, pc }, "{tier:?} {r2:#x}{k:+}");
+                    assert_eq!(get("r1"), r1, "{tier:?} {r2:#x}{k:+}");
+                }
+            }
+        }
+    }
+}

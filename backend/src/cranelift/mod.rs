@@ -94,6 +94,16 @@ pub fn lookup_index(pc: u64, mask: u64) -> usize {
 /// Source-location bit marking host code of an atomic read-modify-write.
 const ATOMIC_LOC: u32 = 1 << 31;
 
+/// Inaccessible bytes a guest memory with an address-space bound keeps on each side of
+/// its space (see `GuestMemory::addr_bits`). Compiled code checks the base of an
+/// access `base + k` (`|k| <= OFFSET_SLACK`) rather than its address, once per block:
+/// a base that passed (in bounds, or within the slack of them when the exact address
+/// was in bounds) puts every `base + k` of the block, 16 bytes wide, in the space or a
+/// guard, where the host faults precisely.
+pub const ADDR_GUARD: u64 = 1 << 17;
+const OFFSET_SLACK: u64 = 1 << 15;
+const _: () = assert!(2 * OFFSET_SLACK + 16 <= ADDR_GUARD);
+
 const CTX_EXIT_REQUEST: i32 = 0;
 const CTX_LOOKUP: i32 = 8;
 const CTX_LOOKUP_MASK: i32 = 16;
@@ -553,6 +563,8 @@ struct Translator<'a, 'b> {
     access_is_write: bool,
     /// Variable, state offset and type of each scalar slot the region accesses.
     slot_vars: Vec<Option<(Variable, i32, Type)>>,
+    /// Address bases checked against the address-space bound in this IR block.
+    checked_bases: Vec<Value>,
     /// Slots whose variable holds the slot's value in the block being translated
     /// (loaded or set there since its start; see `new`).
     fresh: Vec<bool>,
@@ -630,6 +642,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             access_is_write: false,
             slot_vars,
             fresh,
+            checked_bases: Vec::new(),
             cur_loc: 0,
             insn_may_fault: false,
             pending_back_edges: Vec::new(),
@@ -688,6 +701,7 @@ impl<'a, 'b> Translator<'a, 'b> {
                 self.vals[v.0 as usize] = Some(params[k]);
             }
             self.fresh.fill(false);
+            self.checked_bases.clear();
             for &id in &blk.insts {
                 self.inst(bi, self.r.inst(id), id)?;
             }
@@ -794,14 +808,58 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
     }
 
-    /// Host address of a guest access, after the address-space bound check if any.
+    /// `addr` as `base + k` for a constant `k` within the slack (through chains of
+    /// constant adds, as in a post-increment followed by a displacement).
+    fn split_offset(&self, addr: Value) -> (Value, i64) {
+        let (mut base, mut k) = (addr, 0i64);
+        while let ValueDef::Inst(i) = self.r.value_defs[base.0 as usize] {
+            let inst = self.r.inst(i);
+            if inst.op != Opcode::Add || self.r.ty(base) != Type::I64 {
+                break;
+            }
+            let konst = |v: Value| match self.r.value_defs[v.0 as usize] {
+                ValueDef::Inst(j) if self.r.inst(j).op == Opcode::Iconst => match self.r.inst(j).imm {
+                    Imm::Int(c) => Some(c as u64 as i64),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let (x, c) = match (konst(inst.args[0]), konst(inst.args[1])) {
+                (_, Some(c)) => (inst.args[0], c),
+                (Some(c), _) => (inst.args[1], c),
+                _ => break,
+            };
+            match k.checked_add(c) {
+                Some(t) if t.unsigned_abs() <= OFFSET_SLACK => (base, k) = (x, t),
+                _ => break,
+            }
+        }
+        (base, k)
+    }
+
+    /// Host address of a guest access, after the address-space bound check if any:
+    /// of the access's base (see [`ADDR_GUARD`]), unless this block checked it already;
+    /// a base out of bounds takes the exact check on the address.
     fn host_addr(&mut self, addr: Value) -> ir::Value {
         let a = self.v(addr);
         if let Some(bits) = self.addr_bits {
-            let hi = self.b.ins().ushr_imm_u(a, bits as i64);
-            let bad = self.b.create_block();
+            let (base, k) = self.split_offset(addr);
+            if self.checked_bases.contains(&base) {
+                return self.b.ins().iadd(self.mem, a);
+            }
             let ok = self.b.create_block();
-            self.b.ins().brif(hi, bad, &[], ok, &[]);
+            let bv = self.v(base);
+            let hi = self.b.ins().ushr_imm_u(bv, bits as i64);
+            let bad = self.b.create_block();
+            if k != 0 {
+                let exact = self.b.create_block();
+                self.b.ins().brif(hi, exact, &[], ok, &[]);
+                self.b.switch_to_block(exact);
+                let hi = self.b.ins().ushr_imm_u(a, bits as i64);
+                self.b.ins().brif(hi, bad, &[], ok, &[]);
+            } else {
+                self.b.ins().brif(hi, bad, &[], ok, &[]);
+            }
             self.b.switch_to_block(bad);
             // Report it like a host fault on an unmapped page: the engine subtracts
             // mem_base from fault_addr and, with no host pc, takes the pc slot.
@@ -814,6 +872,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.store_pc_const(self.guest_pc);
             self.ret(exit_code::FAULT, 0);
             self.b.switch_to_block(ok);
+            // Past the check, `base` is within OFFSET_SLACK of the space (or in it), so
+            // the block's other accesses `base + k` fault in a guard if out of bounds.
+            self.checked_bases.push(base);
         }
         self.b.ins().iadd(self.mem, a)
     }
@@ -866,9 +927,21 @@ impl<'a, 'b> Translator<'a, 'b> {
                     8 => ct::I64,
                     _ => ct::I128,
                 };
+                let rt = cl_ty(ty);
+                if rt.bits() > mt.bits() && rt.bits() <= 64 && (!be || m.size == 1) {
+                    // A widening load in one host instruction.
+                    let ins = self.b.ins();
+                    return match (m.size, m.signed) {
+                        (1, false) => ins.uload8(rt, f, h, 0),
+                        (1, true) => ins.sload8(rt, f, h, 0),
+                        (2, false) => ins.uload16(rt, f, h, 0),
+                        (2, true) => ins.sload16(rt, f, h, 0),
+                        (_, false) => ins.uload32(f, h, 0),
+                        (_, true) => ins.sload32(f, h, 0),
+                    };
+                }
                 let x = self.b.ins().load(mt, f, h, 0);
                 let x = if be { self.bswap(mt, x) } else { x };
-                let rt = cl_ty(ty);
                 if rt == mt {
                     x
                 } else if m.signed {
