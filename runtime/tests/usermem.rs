@@ -147,7 +147,9 @@ fn displaced_accesses_near_the_bounds_fault_as_in_the_interpreter() {
     // r1 counts the instructions done; r3 = [r2 + k]; then r6 = [r2].
     let code = |k: i8| vec![li(1, 1), addi(5, 2, k), ld(3, 5), li(1, 2), ld(6, 2), li(1, 3), sys()];
     // (r2, k, the fault and the r1 at it, or None: all done, r3 = WORD)
-    let cases: [(u64, i8, Option<(MemFault, u64)>); 6] = [
+    /// The fault and the r1 at it.
+    type Expect = Option<(MemFault, u64)>;
+    let cases: [(u64, i8, Expect); 6] = [
         // In bounds, displaced past the end: the upper guard.
         (TOP + 0xff8, 16, Some((unmapped(1 << 32 | 8), 1))),
         // Out of bounds, displaced back in: the exact check lets it through; the same
