@@ -55,6 +55,11 @@ pub trait LinuxArch: Send + Sync + 'static {
     fn tty(&self) -> &'static super::tty::TtyAbi {
         &super::tty::GENERIC
     }
+    /// The SOL_SOCKET option numbers whose values differ from asm-generic's (the
+    /// host's), as (guest, host) pairs.
+    fn socket_options(&self) -> &'static [(i32, i32)] {
+        &[]
+    }
     /// The guest's `struct stat` for a host one (asm-generic's 128-byte layout unless
     /// the architecture has its own).
     fn stat_bytes(&self, st: &libc::stat) -> Vec<u8> {

@@ -82,6 +82,40 @@ pub const GENERIC_OPEN_FLAGS: OpenFlagMap =
 pub const PPC_OPEN_FLAGS: OpenFlagMap =
     [(0o40000, X_O_DIRECTORY), (0o100000, X_O_NOFOLLOW), (0o200000, X_O_LARGEFILE), (0o400000, X_O_DIRECT)];
 
+/// PowerPC's SOL_SOCKET options 16-21 (arch/powerpc/include/uapi/asm/socket.h), as
+/// (guest, host) pairs: SO_RCVLOWAT, SO_SNDLOWAT, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD,
+/// SO_PASSCRED, SO_PEERCRED.
+pub const PPC_SOCKET_OPTIONS: [(i32, i32); 6] = [(16, 18), (17, 19), (18, 20), (19, 21), (20, 16), (21, 17)];
+
+/// Convert a buffer of control messages (`cmsghdr { u64 len; i32 level, type }`, then
+/// data, each aligned to 8) between host order and the other byte order, in place;
+/// `from_guest` says which order the lengths are in now. SCM_RIGHTS (file descriptors)
+/// and SCM_CREDENTIALS (pid, uid, gid) data are ints; other data is left as it is.
+fn swap_cmsgs(buf: &mut [u8], from_guest: bool) {
+    let mut o = 0;
+    while o + 16 <= buf.len() {
+        let raw = u64::from_ne_bytes(buf[o..o + 8].try_into().expect("8 bytes"));
+        let len = if from_guest { raw.swap_bytes() } else { raw } as usize;
+        let (level, ty) = {
+            let get = |i: usize| i32::from_ne_bytes(buf[i..i + 4].try_into().expect("4 bytes"));
+            let (l, t) = (get(o + 8), get(o + 12));
+            if from_guest {
+                (l.swap_bytes(), t.swap_bytes())
+            } else {
+                (l, t)
+            }
+        };
+        if len < 16 || o + len > buf.len() {
+            break;
+        }
+        swap_fields(&mut buf[o..o + 16], &[8, 4, 4]);
+        if level == libc::SOL_SOCKET && (ty == libc::SCM_RIGHTS || ty == libc::SCM_CREDENTIALS) {
+            swap_fields(&mut buf[o + 16..o + len], W4);
+        }
+        o += (len + 7) & !7;
+    }
+}
+
 /// Guest open flags to host flags.
 pub fn open_flags_to_host(map: &OpenFlagMap, f: u64) -> i32 {
     let mask: u64 = map.iter().map(|&(g, _)| g).fold(0, |a, b| a | b);
@@ -675,17 +709,20 @@ impl<A: LinuxArch> Thread<A> {
                 }
                 r
             }
+            "sendmsg" | "recvmsg" => self.msg(name == "recvmsg", fd, a[1], a[2] as i32),
             "setsockopt" => {
                 self.ptr_opt(a[3], a[4], false)?;
                 let o = self.host_in(a[3], a[4], sockopt_fields(a[4]))?;
-                hsys!(SYS_setsockopt, fd, a[1] as i32, a[2] as i32, o.p, a[4] as u32)
+                let opt = self.socket_option(a[1] as i32, a[2] as i32);
+                hsys!(SYS_setsockopt, fd, a[1] as i32, opt, o.p, a[4] as u32)
             }
             "getsockopt" => {
                 let len = self.read_u32(a[4])? as u64;
                 let o = self.ptr(a[3], len, true)?;
                 let lp = self.ptr(a[4], 4, true)?;
                 self.swap_guest(a[4], 4, W4);
-                let r = hsys!(SYS_getsockopt, fd, a[1] as i32, a[2] as i32, o, lp);
+                let opt = self.socket_option(a[1] as i32, a[2] as i32);
+                let r = hsys!(SYS_getsockopt, fd, a[1] as i32, opt, o, lp);
                 self.swap_guest(a[4], 4, W4);
                 if r.is_ok() {
                     self.swap_guest(a[3], len, sockopt_fields(len));
@@ -1089,6 +1126,67 @@ impl<A: LinuxArch> Thread<A> {
             }
             _ => Err(ENOSYS as i64),
         }
+    }
+
+    /// The host's number for socket option `opt` at `level`.
+    fn socket_option(&self, level: i32, opt: i32) -> i32 {
+        if level != libc::SOL_SOCKET {
+            return opt;
+        }
+        let map = self.proc.arch.socket_options();
+        map.iter().find(|&&(g, _)| g == opt).map_or(opt, |&(_, h)| h)
+    }
+
+    /// sendmsg/recvmsg: the guest's `struct msghdr` (the LP64 layout: name, namelen,
+    /// iov, iovlen, control, controllen, flags) rebuilt with host pointers. Control
+    /// messages have x86-64's layout in little-endian guests' memory; a big-endian
+    /// guest's are converted (see [`swap_cmsgs`]).
+    fn msg(&mut self, recv: bool, fd: i64, addr: u64, flags: i32) -> R {
+        let name = self.read_u64(addr)?;
+        let namelen = self.read_u32(addr + 8)?;
+        let iov = self.read_u64(addr + 16)?;
+        let iovlen = self.read_u64(addr + 24)?;
+        let control = self.read_u64(addr + 32)?;
+        let controllen = self.read_u64(addr + 40)?;
+        let mut iovs = self.iovecs(iov, iovlen, recv)?;
+        self.ptr_opt(name, namelen as u64, recv)?;
+        let sa = if recv { None } else { Some(self.host_in(name, namelen as u64, SOCKADDR)?) };
+        let cmsg_ptr = self.ptr_opt(control, controllen, recv)?;
+        // A big-endian guest's control messages go through a host-order copy.
+        let mut cbuf = Vec::new();
+        if self.be() && control != 0 {
+            cbuf = vec![0u8; controllen as usize];
+            if !recv {
+                self.proc.mem.read_bytes(control, &mut cbuf).map_err(|_| libc::EFAULT as i64)?;
+                swap_cmsgs(&mut cbuf, true);
+            }
+        }
+        // SAFETY: an all-zero msghdr is valid (null pointers, zero lengths).
+        let mut h: libc::msghdr = unsafe { std::mem::zeroed() };
+        h.msg_name = match &sa {
+            Some(sa) => sa.p,
+            None => self.ptr_opt(name, namelen as u64, true)?,
+        };
+        h.msg_namelen = namelen;
+        h.msg_iov = iovs.as_mut_ptr();
+        h.msg_iovlen = iovs.len();
+        h.msg_control = if cbuf.is_empty() { cmsg_ptr } else { cbuf.as_mut_ptr().cast() };
+        h.msg_controllen = controllen as usize;
+        let hp = &mut h as *mut libc::msghdr;
+        let nr = if recv { libc::SYS_recvmsg } else { libc::SYS_sendmsg };
+        let r = bsys!(self, nr, fd, hp, flags);
+        if recv && r.is_ok() {
+            if !cbuf.is_empty() {
+                let n = h.msg_controllen.min(cbuf.len());
+                swap_cmsgs(&mut cbuf[..n], false);
+                self.write_out(control, &cbuf[..n])?;
+            }
+            self.swap_guest(name, (h.msg_namelen as u64).min(namelen as u64).min(2), SOCKADDR);
+            self.put_u32(addr + 8, h.msg_namelen)?;
+            self.put_u64(addr + 40, h.msg_controllen as u64)?;
+            self.put_u32(addr + 48, h.msg_flags as u32)?;
+        }
+        r
     }
 
     fn stat_common(&mut self, dirfd: i64, path: Option<u64>, flags: u64, out: u64) -> R {
