@@ -124,6 +124,10 @@ const PPC64: Target = Target {
         // for protection faults) and no si_addr for SIGBUS past the end of a
         // file, so it is no reference for this program.
         ("segv-", "qemu-ppc64's si_code/si_addr for storage faults differ from Linux's"),
+        // qemu-ppc64 hands FUTEX_WAKE_OP to the host kernel as it is, which applies
+        // the operation to the big-endian word as a little-endian integer; see
+        // `ppc64_futex_wake_op_matches_native_linux` for the reference used instead.
+        ("futexop-", "qemu-ppc64 applies FUTEX_WAKE_OP's operation in the host's byte order"),
     ],
 };
 
@@ -170,6 +174,9 @@ const CORPUS: &[Case] = &[
     case("qsort"),
     case("vector"),
     case("vecperm"),
+    case("fmadiv"),
+    case("sockmsg"),
+    case("futexop"),
     case("atomic128"),
     case("malloc"),
     case("sysinfo"),
@@ -578,6 +585,48 @@ fn ppc64le_guest_corpus_matches_qemu() {
 #[test]
 fn ppc64_guest_corpus_matches_qemu() {
     corpus(&PPC64);
+}
+
+/// FUTEX_WAKE_OP on a big-endian guest, against the same program built for and
+/// run on this (x86-64) Linux, as qemu-ppc64 gets it wrong (see [`PPC64`]).
+#[test]
+fn ppc64_futex_wake_op_matches_native_linux() {
+    let triple = PPC64.triple;
+    if !on_path(&format!("{triple}-gcc")) {
+        return skip(&format!("no {triple}-gcc (apt-get install gcc-{triple})"));
+    }
+    if !on_path("cc") {
+        return skip("no native cc");
+    }
+    if let Err(e) = script("build.sh", &[triple]) {
+        panic!("building the guest corpus: {e}");
+    }
+    let dir = TempDir::new("futexop-native");
+    let native = dir.0.join("futexop");
+    let src = Path::new(ROOT).join("tests/guest/futexop.c");
+    let st = Command::new("cc")
+        .args(["-O2", "-pthread", "-I"])
+        .arg(Path::new(ROOT).join("tests/guest"))
+        .arg("-o")
+        .arg(&native)
+        .arg(&src)
+        .status()
+        .expect("cc");
+    assert!(st.success(), "building futexop natively");
+    let mut cmd = Command::new(&native);
+    fixed_env(&mut cmd, &dir.0, "/usr/bin:/bin");
+    let want = run(cmd, None);
+    assert!(want.stdout.len() > 100 && want.status == Status::Code(0), "native run: {}", want.status);
+    for variant in ["O0-static", "O2-static"] {
+        let bin = Path::new(ROOT).join("target/guest").join(triple).join(format!("futexop-{variant}"));
+        let mut cmd = Command::new(mimic());
+        cmd.arg("run").arg(&bin);
+        fixed_env(&mut cmd, &dir.0, "/usr/bin:/bin");
+        let got = with_permit(|| run(cmd, None));
+        if let Some(d) = compare(&format!("futexop-{variant}"), &want, &got) {
+            panic!("ppc64 futexop under mimic differs from native Linux:\n{d}");
+        }
+    }
 }
 
 fn corpus(t: &Target) {

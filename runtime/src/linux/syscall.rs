@@ -82,6 +82,28 @@ pub const GENERIC_OPEN_FLAGS: OpenFlagMap =
 pub const PPC_OPEN_FLAGS: OpenFlagMap =
     [(0o40000, X_O_DIRECTORY), (0o100000, X_O_NOFOLLOW), (0o200000, X_O_LARGEFILE), (0o400000, X_O_DIRECT)];
 
+/// The operation of an encoded FUTEX_WAKE_OP (`(op, cmp, oparg, cmparg)` in 4, 4, 12
+/// and 12 bits; op 8 shifts: the operand is `1 << oparg`), as the new word for the old
+/// one; `None` for an invalid operation or comparison (the kernel's ENOSYS).
+fn futex_op_fn(enc: u32) -> Option<impl Fn(i32) -> i32> {
+    let op = enc >> 28;
+    let mut oparg = ((enc >> 12 & 0xfff) as i32) << 20 >> 20;
+    if op & 8 != 0 {
+        // The kernel warns and masks an out-of-range shift.
+        oparg = 1i32.wrapping_shl(oparg as u32 & 31);
+    }
+    if op & 7 > 4 || enc >> 24 & 15 > 5 {
+        return None;
+    }
+    Some(move |old: i32| match op & 7 {
+        0 => oparg,
+        1 => old.wrapping_add(oparg),
+        2 => old | oparg,
+        3 => old & !oparg,
+        _ => old ^ oparg,
+    })
+}
+
 /// PowerPC's SOL_SOCKET options 16-21 (arch/powerpc/include/uapi/asm/socket.h), as
 /// (guest, host) pairs: SO_RCVLOWAT, SO_SNDLOWAT, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD,
 /// SO_PASSCRED, SO_PEERCRED.
@@ -1376,6 +1398,9 @@ impl<A: LinuxArch> Thread<A> {
         let op = a[1] as i32;
         let cmd = op & FUTEX_CMD_MASK;
         let uaddr = self.ptr(a[0], 4, false)?;
+        if cmd == FUTEX_WAKE_OP && self.be() {
+            return self.futex_wake_op_swapped(uaddr, op, a);
+        }
         let (timeout, uaddr2): (*mut c_void, *mut c_void) = match cmd {
             FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
                 (self.ptr_opt(a[3], 16, false)?, std::ptr::null_mut())
@@ -1403,6 +1428,47 @@ impl<A: LinuxArch> Thread<A> {
         };
         let timeout = ts.as_ref().map_or(timeout, |t| t.p);
         bsys!(self, SYS_futex, uaddr, op, val, timeout, uaddr2, val3)
+    }
+
+    /// FUTEX_WAKE_OP for a guest whose words are in the other byte order: the host
+    /// kernel would apply the operation to the word as a host integer, so it is done
+    /// here, atomically, then the two wakes (`a`: uaddr, op, nr_wake, nr_wake2,
+    /// uaddr2, the encoded operation).
+    fn futex_wake_op_swapped(&mut self, uaddr: *mut libc::c_void, op: i32, a: [u64; 6]) -> R {
+        use libc::*;
+        let enc = a[5] as u32;
+        let uaddr2 = self.ptr(a[4], 4, true)?;
+        let Some(newval) = futex_op_fn(enc) else { return Err(ENOSYS as i64) };
+        let cmparg = ((enc & 0xfff) as i32) << 20 >> 20;
+        let mut raw = {
+            let mut b = [0u8; 4];
+            self.proc.mem.read_bytes(a[4], &mut b).map_err(|_| EFAULT as i64)?;
+            u32::from_ne_bytes(b)
+        };
+        let old = loop {
+            let old = raw.swap_bytes();
+            let new = (newval(old as i32) as u32).swap_bytes();
+            match self.proc.mem.cas_at(a[4], 4, raw as u128, new as u128) {
+                Ok(seen) if seen as u32 == raw => break old as i32,
+                Ok(seen) => raw = seen as u32,
+                Err(_) => return Err(EFAULT as i64),
+            }
+        };
+        let hit = match enc >> 24 & 15 {
+            0 => old == cmparg,
+            1 => old != cmparg,
+            2 => old < cmparg,
+            3 => old <= cmparg,
+            4 => old > cmparg,
+            _ => old >= cmparg,
+        };
+        let wake = (op & !FUTEX_CMD_MASK) | FUTEX_WAKE;
+        let n1 = hsys!(SYS_futex, uaddr, wake, a[2] as i32, 0, 0, 0)?;
+        let n2 = if hit { hsys!(SYS_futex, uaddr2, wake, a[3] as i32, 0, 0, 0)? } else { Out::Val(0) };
+        match (n1, n2) {
+            (Out::Val(x), Out::Val(y)) => Ok(Out::Val(x + y)),
+            _ => unreachable!("futex returns a count"),
+        }
     }
 
     fn sigaction(&mut self, sig: i32, new: u64, old: u64, size: u64) -> R {
