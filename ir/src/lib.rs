@@ -6,6 +6,7 @@
 
 pub mod builder;
 pub mod helpers;
+pub mod hostfp;
 pub mod interp;
 pub mod layout;
 pub mod ops;

@@ -19,12 +19,12 @@
 
 use crate::memory::GuestMemory;
 use crate::stats::Stats;
-use mimic_backend::cranelift::entry::{restore_fp_env, save_fp_env};
 use mimic_backend::cranelift::{
     lookup_index, ChainSlotRef, CompiledRegion, Compiler, JitCtx, JitExit, LookupEntry, OptLevel,
 };
 use mimic_backend::{CodeMemory, CompileError};
 use mimic_frontend::{Frontend, TranslateError};
+use mimic_ir::hostfp::{mxcsr, set_mxcsr};
 use mimic_ir::interp::{self, Exit};
 use mimic_ir::{passes, FaultKind, MemFault, Region, RunControl, StateBuf, StateLayout, TrapKind};
 use std::collections::HashMap;
@@ -622,11 +622,11 @@ impl<F: Frontend> Engine<F> {
 
     /// Run the guest from the pc in `state` until it needs its embedder.
     pub fn run(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
-        let host = save_fp_env();
-        restore_fp_env(self.fp_env);
+        let host = mxcsr();
+        set_mxcsr(self.fp_env);
         let r = self.dispatch(state, mem);
-        self.fp_env = save_fp_env();
-        restore_fp_env(host);
+        self.fp_env = mxcsr();
+        set_mxcsr(host);
         if self.cache.config.count_insns {
             // Move the count out of the guest state (which a signal frame or a new
             // thread may copy) into this engine's counters.
@@ -640,10 +640,10 @@ impl<F: Frontend> Engine<F> {
     /// Translation is host work: the guest's flags and rounding mode stay out of it and
     /// it stays out of them (constant folding evaluates guest float ops on the host).
     fn translate(&self, pc: u64, mem: &mut dyn GuestMemory) -> Result<Arc<Entry>, TranslateError> {
-        let guest = save_fp_env();
-        restore_fp_env(DEFAULT_FP_ENV);
+        let guest = mxcsr();
+        set_mxcsr(DEFAULT_FP_ENV);
         let t = self.cache.lookup_or_translate(pc, self.mode, mem);
-        restore_fp_env(guest);
+        set_mxcsr(guest);
         t
     }
 

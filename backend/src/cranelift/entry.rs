@@ -304,18 +304,3 @@ pub fn install_fault_handler() {
         }
     });
 }
-
-/// The host FP control/status register (MXCSR), to be restored after host work that
-/// must not disturb the guest's sticky flags or rounding mode.
-pub fn save_fp_env() -> u32 {
-    let mut v: u32 = 0;
-    // SAFETY: stmxcsr stores MXCSR to the given address.
-    unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
-    v
-}
-
-/// See [`save_fp_env`].
-pub fn restore_fp_env(v: u32) {
-    // SAFETY: loading a value previously read from MXCSR.
-    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
-}

@@ -481,9 +481,9 @@ impl Compiler {
     pub fn compile(&mut self, region: &Region, slots: &[ChainSlotRef]) -> Result<CompiledRegion, CompileError> {
         // The guest's FP environment lives in this thread's MXCSR (sticky flags and
         // rounding mode); the compiler's own float arithmetic must not leave flags.
-        let saved = entry::save_fp_env();
+        let saved = mimic_ir::hostfp::mxcsr();
         let r = self.compile_inner(region, slots);
-        entry::restore_fp_env(saved);
+        mimic_ir::hostfp::set_mxcsr(saved);
         r
     }
 

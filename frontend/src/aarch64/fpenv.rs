@@ -10,6 +10,7 @@
 //! CNTVCT_EL0 counts nanoseconds of CLOCK_MONOTONIC and CNTFRQ_EL0 reports 1 GHz.
 
 use mimic_ir::helpers::{self, HelperEffects, HelperId, HelperInfo};
+use mimic_ir::hostfp::{mxcsr, set_mxcsr, MXCSR_FLAGS, MXCSR_FTZ_DAZ, MXCSR_RC};
 use mimic_ir::Type;
 use std::sync::OnceLock;
 
@@ -26,24 +27,6 @@ pub struct FpHelpers {
     /// `a64_cntvct() -> count`.
     pub cntvct: HelperId,
 }
-
-#[cfg(target_arch = "x86_64")]
-fn get_mxcsr() -> u32 {
-    let mut v: u32 = 0;
-    // SAFETY: stmxcsr stores the 32-bit MXCSR to the given address.
-    unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
-    v
-}
-
-#[cfg(target_arch = "x86_64")]
-fn set_mxcsr(v: u32) {
-    // SAFETY: ldmxcsr loads MXCSR; the value keeps every exception masked (bits 7-12).
-    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
-}
-
-const MXCSR_FLAGS: u32 = 0x3f;
-const MXCSR_RC: u32 = 3 << 13;
-const MXCSR_FTZ_DAZ: u32 = 1 << 15 | 1 << 6;
 
 /// The MXCSR exception flags as FPSR cumulative bits (IE->IOC, ZE->DZC, OE->OFC,
 /// UE->UFC, PE->IXC).
@@ -72,17 +55,17 @@ pub fn mxcsr_control_for(fpcr: u32) -> u32 {
 }
 
 unsafe extern "C" fn fpcr_write(_: *mut u8, fpcr: u64, _: u64, _: u64, _: u64) -> u64 {
-    let m = get_mxcsr() & !(MXCSR_RC | MXCSR_FTZ_DAZ);
+    let m = mxcsr() & !(MXCSR_RC | MXCSR_FTZ_DAZ);
     set_mxcsr(m | mxcsr_control_for(fpcr as u32));
     0
 }
 
 unsafe extern "C" fn fpsr_read(_: *mut u8, slot: u64, _: u64, _: u64, _: u64) -> u64 {
-    (slot as u32 | fpsr_flags_from_mxcsr(get_mxcsr())) as u64
+    (slot as u32 | fpsr_flags_from_mxcsr(mxcsr())) as u64
 }
 
 unsafe extern "C" fn fpsr_write(_: *mut u8, _fpsr: u64, _: u64, _: u64, _: u64) -> u64 {
-    set_mxcsr(get_mxcsr() & !MXCSR_FLAGS);
+    set_mxcsr(mxcsr() & !MXCSR_FLAGS);
     0
 }
 

@@ -8,6 +8,7 @@
 //! `/proc/cpuinfo`), counted from CLOCK_MONOTONIC.
 
 use mimic_ir::helpers::{self, HelperEffects, HelperId, HelperInfo};
+use mimic_ir::hostfp::{mxcsr, set_mxcsr, MXCSR_FLAGS, MXCSR_RC};
 use mimic_ir::Type;
 use std::sync::OnceLock;
 
@@ -26,22 +27,6 @@ pub struct PpcHelpers {
     pub vec: HelperId,
 }
 
-#[cfg(target_arch = "x86_64")]
-fn get_mxcsr() -> u32 {
-    let mut v: u32 = 0;
-    // SAFETY: stmxcsr stores the 32-bit MXCSR to the given address.
-    unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
-    v
-}
-
-#[cfg(target_arch = "x86_64")]
-fn set_mxcsr(v: u32) {
-    // SAFETY: ldmxcsr loads MXCSR; the value keeps every exception masked (bits 7-12).
-    unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
-}
-
-const MXCSR_RC: u32 = 3 << 13;
-
 /// The MXCSR rounding control for FPSCR[RN] (the low two bits: 0 nearest, 1 toward
 /// zero, 2 toward +inf, 3 toward -inf; x86: 0 nearest, 1 down, 2 up, 3 zero).
 pub fn mxcsr_rc_for(fpscr: u32) -> u32 {
@@ -55,11 +40,9 @@ pub fn mxcsr_rc_for(fpscr: u32) -> u32 {
 }
 
 unsafe extern "C" fn fpscr_write(_: *mut u8, fpscr: u64, _: u64, _: u64, _: u64) -> u64 {
-    set_mxcsr(get_mxcsr() & !(MXCSR_RC | MXCSR_FLAGS) | mxcsr_rc_for(fpscr as u32));
+    set_mxcsr(mxcsr() & !(MXCSR_RC | MXCSR_FLAGS) | mxcsr_rc_for(fpscr as u32));
     0
 }
-
-const MXCSR_FLAGS: u32 = 0x3f;
 
 /// FPSCR exception bits for the MXCSR flags: IE -> VX (and VXSOFT), ZE -> ZX, OE -> OX,
 /// UE -> UX, PE -> XX; FX when any is set.
@@ -77,7 +60,7 @@ pub fn fpscr_flags_from_mxcsr(m: u32) -> u32 {
 }
 
 unsafe extern "C" fn fpscr_read(_: *mut u8, slot: u64, _: u64, _: u64, _: u64) -> u64 {
-    (slot as u32 | fpscr_flags_from_mxcsr(get_mxcsr())) as u64
+    (slot as u32 | fpscr_flags_from_mxcsr(mxcsr())) as u64
 }
 
 /// Time base frequency.
