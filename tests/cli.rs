@@ -1,19 +1,7 @@
 //! End-to-end tests of the `mimic` binary.
 
-use std::process::Command;
-
-fn mimic(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mimic"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run mimic");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::mimic;
 
 /// Collatz stopping times computed directly in Rust (the reference for the example).
 fn collatz(limit: u64) -> (u64, u64) {
