@@ -113,6 +113,20 @@ impl Region {
     pub fn block_ids(&self) -> impl Iterator<Item = BlockId> {
         (0..self.blocks.len() as u32).map(BlockId)
     }
+    /// The guest pcs of the `insn` markers, in block order, each once (a superblock
+    /// may reach an instruction on two paths; a loop may mark its entry again).
+    pub fn insn_pcs(&self) -> Vec<u64> {
+        let mut seen = std::collections::HashSet::new();
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter_map(|&i| match (self.inst(i).op, self.inst(i).imm) {
+                (crate::Opcode::Insn, Imm::Pc(pc)) => Some(pc),
+                _ => None,
+            })
+            .filter(|pc| seen.insert(*pc))
+            .collect()
+    }
     /// Number of instructions placed in blocks (the arena may hold removed ones).
     pub fn op_count(&self) -> usize {
         self.blocks.iter().map(|b| b.insts.len()).sum()

@@ -215,17 +215,9 @@ impl Frontend for Aarch64 {
     fn disassemble(&self, region: &Region, fetch: &mut Fetch<'_>) -> Vec<String> {
         // The instructions' pcs are those of the `insn` markers (a region may continue
         // at a branch target), in order.
-        let mut pcs: Vec<u64> = Vec::new();
-        for blk in &region.blocks {
-            for &i in &blk.insts {
-                if let (Opcode::Insn, Imm::Pc(pc)) = (region.inst(i).op, region.inst(i).imm) {
-                    if !pcs.contains(&pc) {
-                        pcs.push(pc);
-                    }
-                }
-            }
-        }
-        pcs.into_iter()
+        region
+            .insn_pcs()
+            .into_iter()
             .map(|pc| {
                 let mut w = [0u8; 4];
                 match fetch(pc, &mut w) {

@@ -258,9 +258,12 @@ impl Frontend for Ppc {
         Some(4)
     }
     fn disassemble(&self, region: &Region, fetch: &mut Fetch<'_>) -> Vec<String> {
-        (0..region.guest_insns as u64)
-            .map(|i| {
-                let pc = region.entry_pc + 4 * i;
+        // The instructions' pcs are those of the `insn` markers (a region may continue
+        // at a branch target), in order.
+        region
+            .insn_pcs()
+            .into_iter()
+            .map(|pc| {
                 let mut w = [0u8; 4];
                 match fetch(pc, &mut w) {
                     Ok(()) => {

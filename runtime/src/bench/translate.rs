@@ -309,7 +309,7 @@ pub fn run(
         // the furthest byte it covers.
         let mut next = vec![lifted.guest_bytes.end];
         if let Some(w) = frontend.fixed_insn_size() {
-            let pcs: HashSet<u64> = insn_pcs(&lifted.region).collect();
+            let pcs: HashSet<u64> = lifted.region.insn_pcs().into_iter().collect();
             let mut end = pc;
             while pcs.contains(&end) {
                 end += w;
@@ -353,7 +353,7 @@ pub fn run(
         // The bytes of the instructions translated (a region's byte range may span
         // code it jumped over).
         match frontend.fixed_insn_size() {
-            Some(w) => covered.extend(insn_pcs(&lifted.region).map(|p| p..p + w)),
+            Some(w) => covered.extend(lifted.region.insn_pcs().into_iter().map(|p| p..p + w)),
             None => covered.push(lifted.guest_bytes.clone()),
         }
         let mut s = Sample {
@@ -386,14 +386,6 @@ pub fn run(
     res.bytes_covered = union_len(&mut covered);
     res.wall = t_start.elapsed();
     Ok(res)
-}
-
-/// The guest pcs of a region's `insn` markers.
-fn insn_pcs(r: &Region) -> impl Iterator<Item = u64> + '_ {
-    r.blocks.iter().flat_map(|b| &b.insts).filter_map(|&i| match (r.inst(i).op, r.inst(i).imm) {
-        (Opcode::Insn, Imm::Pc(pc)) => Some(pc),
-        _ => None,
-    })
 }
 
 fn union_len(rs: &mut [std::ops::Range<u64>]) -> u64 {
