@@ -361,12 +361,24 @@ impl<A: LinuxArch> Thread<A> {
                 let h = [widen(self.read_u32(a[1])?), widen(self.read_u32(a[1] + 4)?)];
                 hsys!(SYS_prlimit64, 0, a[0] as i32, h.as_ptr(), std::ptr::null_mut::<u64>())
             }
-            // Calls on the old 32-bit time_t that are safe without a time: the rest
-            // have *_time64 twins, which glibc uses.
-            "futex" if !matches!(a[1] as i32 & FUTEX_CMD_MASK, FUTEX_WAIT | FUTEX_WAIT_BITSET) || a[3] == 0 => {
-                self.dispatch("futex", a)
+            // Calls on the old 32-bit timespec (glibc uses them when the time fits):
+            // their 64-bit twins on a widened copy.
+            "futex" => {
+                let timed = matches!(
+                    a[1] as i32 & FUTEX_CMD_MASK,
+                    FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_LOCK_PI2 | FUTEX_WAIT_REQUEUE_PI
+                );
+                if timed {
+                    self.with_timespec32("futex", a, 3, 1, None)
+                } else {
+                    self.dispatch("futex", a)
+                }
             }
-            "ppoll" if a[2] == 0 => self.dispatch("ppoll", a),
+            "ppoll" => self.with_timespec32("ppoll", a, 2, 1, None),
+            "pselect6" => self.with_timespec32("pselect6", a, 4, 1, None),
+            "rt_sigtimedwait" => self.with_timespec32("rt_sigtimedwait", a, 2, 1, None),
+            "utimensat" => self.with_timespec32("utimensat", a, 2, 2, None),
+            "clock_nanosleep" => self.with_timespec32("clock_nanosleep", a, 2, 1, Some(3)),
 
             // Calls whose older forms have 32-bit structures that are not converted.
             "stat"
@@ -390,11 +402,6 @@ impl<A: LinuxArch> Thread<A> {
             | "utime"
             | "utimes"
             | "futimesat"
-            | "futex"
-            | "ppoll"
-            | "pselect6"
-            | "utimensat"
-            | "rt_sigtimedwait"
             | "timer_settime"
             | "timer_gettime"
             | "timerfd_settime"
@@ -421,6 +428,53 @@ impl<A: LinuxArch> Thread<A> {
                 }
             }
         }
+    }
+
+    /// Call `name` with the `n` 32-bit timespecs at argument `idx` widened to the
+    /// 64-bit layout (in the guest's order, as the 64-bit call reads them), in the
+    /// thread's scratch page; `out`: an argument where the call stores a remaining
+    /// time, narrowed back.
+    fn with_timespec32(&mut self, name: &str, mut a: [u64; 6], idx: usize, n: usize, out: Option<usize>) -> R {
+        let be = self.be();
+        let scratch = self.scratch32()?;
+        if a[idx] != 0 {
+            let mut g = vec![0u8; 8 * n];
+            self.proc.mem.read_bytes(a[idx], &mut g).map_err(|_| libc::EFAULT as i64)?;
+            let mut wide: Vec<u8> = g.chunks(8).flat_map(|t| endian::widen(t, endian::LONGS2, be)).collect();
+            if be {
+                endian::swap_fields(&mut wide, endian::W8);
+            }
+            self.write_out(scratch, &wide)?;
+            a[idx] = scratch;
+        }
+        let user_out = out.map(|o| (o, a[o]));
+        if let Some((o, p)) = user_out {
+            if p != 0 {
+                self.ptr(p, 8, true)?;
+                a[o] = scratch + 64;
+            }
+        }
+        let r = self.dispatch(name, a);
+        if let Some((_, p)) = user_out {
+            if p != 0 && matches!(r, Err(e) if e == libc::EINTR as i64) {
+                let mut wide = [0u8; 16];
+                self.proc.mem.read_bytes(scratch + 64, &mut wide).map_err(|_| libc::EFAULT as i64)?;
+                if be {
+                    endian::swap_fields(&mut wide, endian::W8);
+                }
+                self.write_out(p, &endian::narrow(&wide, endian::LONGS2, be))?;
+            }
+        }
+        r
+    }
+
+    /// The thread's scratch page in guest memory (mapped on first use).
+    fn scratch32(&mut self) -> Result<u64, i64> {
+        use crate::usermem::{Placement, Prot, PAGE};
+        if self.scratch == 0 {
+            self.scratch = self.proc.mem.map(Placement::Hint(0), PAGE, Prot::RW).map_err(|e| e.errno() as i64)?;
+        }
+        Ok(self.scratch)
     }
 
     /// A guest structure of 32-bit fields in the host's 64-bit layout.
