@@ -197,6 +197,7 @@ const CORPUS: &[Case] = &[
     case("qsort"),
     case("vector"),
     case("vecperm"),
+    case("ppcint"),
     case("atomic128"),
     case("malloc"),
     case("sysinfo"),
