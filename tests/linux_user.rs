@@ -71,9 +71,10 @@ struct Target {
     sysroot: Sysroot,
     /// Corpus cases (by run-name substring) not compared, with the reason.
     skip: &'static [(&'static str, &'static str)],
-    /// Runs (by run-name prefix) for which qemu gets a copy of the program with the
-    /// ISA 3.0 forms of mffs rewritten as plain mffs, which is how processors before
-    /// ISA 3.0 run them (see [`PPC32`]).
+    /// Runs (by run-name prefix) for which qemu gets a copy of the program (and of
+    /// the sysroot's libc and libm, for dynamic ones) with the ISA 3.0 forms of mffs
+    /// rewritten as plain mffs, which is how processors before ISA 3.0 run them
+    /// (see [`PPC32`]).
     qemu_mffs: &'static [&'static str],
 }
 
@@ -153,11 +154,9 @@ const PPC32: Target = Target {
         // glibc's libm saves and sets the rounding mode with mffscrni (ISA 3.0),
         // which older processors run as mffs (glibc relies on that, then sets the
         // mode itself); qemu-ppc's 32-bit CPUs, none of them ISA 3.0, raise SIGILL
-        // on it instead.  The static builds are compared with qemu running a copy
-        // where those forms are plain mffs (`qemu_mffs`); the dynamic ones would
-        // need the sysroot's libm patched too.
-        ("fpmath-O0-dynamic", "qemu-ppc raises SIGILL on glibc's mffscrni (older processors run it as mffs)"),
-        ("fpmath-O2-dynamic", "qemu-ppc raises SIGILL on glibc's mffscrni (older processors run it as mffs)"),
+        // on it instead.  So qemu runs fpmath as a copy where those forms are plain
+        // mffs, on a sysroot whose libc and libm are rewritten the same way
+        // (`qemu_mffs`).
         // As on ppc64: qemu-ppc reports every storage fault as SEGV_MAPERR (Linux:
         // ACCERR for protection faults) and other fault addresses for instruction
         // faults.
@@ -168,7 +167,7 @@ const PPC32: Target = Target {
         // line of the program agrees.
         ("mmap-", "qemu-ppc's reserved guest space stops mremap growing in place"),
     ],
-    qemu_mffs: &["fpmath-O0-static", "fpmath-O2-static"],
+    qemu_mffs: &["fpmath-O0-static", "fpmath-O2-static", "fpmath-O0-dynamic", "fpmath-O2-dynamic"],
 };
 
 /// One program of the corpus with its arguments and input.  Each case runs
@@ -681,6 +680,26 @@ fn corpus(t: &Target) {
         })
         .collect();
     let total = runs.len();
+    // qemu's sysroot for the dynamic `qemu_mffs` runs: the C library and libm
+    // rewritten as the programs are, everything else linked to the original.
+    let mffs_root = match &sysroot {
+        Some(root) if t.qemu_mffs.iter().any(|p| p.ends_with("dynamic")) => {
+            let dir = TempDir::new("mffs-sysroot");
+            let lib = dir.0.join("lib");
+            std::fs::create_dir_all(&lib).unwrap();
+            for e in std::fs::read_dir(Path::new(root).join("lib")).unwrap() {
+                let e = e.unwrap();
+                let to = lib.join(e.file_name());
+                if matches!(e.file_name().to_str(), Some("libc.so.6" | "libm.so.6")) {
+                    std::fs::write(&to, mffs_as_mffs(&std::fs::read(e.path()).unwrap())).unwrap();
+                } else {
+                    std::os::unix::fs::symlink(e.path(), &to).unwrap();
+                }
+            }
+            Some(dir)
+        }
+        _ => None,
+    };
     let done = AtomicUsize::new(0);
     let results = parallel(&runs, |(case, variant, name)| {
         let bin = bindir.join(format!("{}-{variant}", case.prog));
@@ -700,8 +719,14 @@ fn corpus(t: &Target) {
             if emu == "qemu" {
                 cmd = Command::new(&qemu);
                 if dynamic {
-                    if let Some(root) = &sysroot {
-                        cmd.arg("-L").arg(root);
+                    match (&patched, &mffs_root, &sysroot) {
+                        (Some(_), Some(root), _) => {
+                            cmd.arg("-L").arg(&root.0);
+                        }
+                        (_, _, Some(root)) => {
+                            cmd.arg("-L").arg(root);
+                        }
+                        _ => {}
                     }
                 }
             } else {
