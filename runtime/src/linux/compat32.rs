@@ -172,6 +172,9 @@ fn pair(hi: u64, lo: u64) -> u64 {
 }
 
 const RLIM32_INFINITY: u64 = 0xffff_ffff;
+/// Where converted arguments go below the guest's stack pointer (80 bytes from here;
+/// below any red zone an ABI could have).
+const SCRATCH_BELOW_SP: u64 = 512;
 
 impl<A: LinuxArch> Thread<A> {
     /// Handle an ILP32 guest's call `name` (see the module docs).
@@ -431,12 +434,15 @@ impl<A: LinuxArch> Thread<A> {
     }
 
     /// Call `name` with the `n` 32-bit timespecs at argument `idx` widened to the
-    /// 64-bit layout (in the guest's order, as the 64-bit call reads them), in the
-    /// thread's scratch page; `out`: an argument where the call stores a remaining
-    /// time, narrowed back.
+    /// 64-bit layout (in the guest's order, as the 64-bit call reads them); `out`: an
+    /// argument where the call stores a remaining time, narrowed back. The widened
+    /// copies go on the guest's stack, [`SCRATCH_BELOW_SP`] bytes below its stack
+    /// pointer: dead space in the 32-bit PowerPC ABI (no red zone), which nothing
+    /// else touches while the thread is in a system call (signals are delivered
+    /// after it).
     fn with_timespec32(&mut self, name: &str, mut a: [u64; 6], idx: usize, n: usize, out: Option<usize>) -> R {
         let be = self.be();
-        let scratch = self.scratch32()?;
+        let scratch = self.proc.arch.sp(&self.state).wrapping_sub(SCRATCH_BELOW_SP) & !15;
         if a[idx] != 0 {
             let mut g = vec![0u8; 8 * n];
             self.proc.mem.read_bytes(a[idx], &mut g).map_err(|_| libc::EFAULT as i64)?;
@@ -466,15 +472,6 @@ impl<A: LinuxArch> Thread<A> {
             }
         }
         r
-    }
-
-    /// The thread's scratch page in guest memory (mapped on first use).
-    fn scratch32(&mut self) -> Result<u64, i64> {
-        use crate::usermem::{Placement, Prot, PAGE};
-        if self.scratch == 0 {
-            self.scratch = self.proc.mem.map(Placement::Hint(0), PAGE, Prot::RW).map_err(|e| e.errno() as i64)?;
-        }
-        Ok(self.scratch)
     }
 
     /// A guest structure of 32-bit fields in the host's 64-bit layout.

@@ -197,8 +197,6 @@ pub struct Thread<A: LinuxArch> {
     pub alt: AltStack,
     /// set_tid_address / CLONE_CHILD_CLEARTID.
     pub clear_child_tid: u64,
-    /// A guest page where ILP32 calls put converted arguments (0: not mapped yet).
-    pub scratch: u64,
     suspended_mask_used: bool,
 }
 
@@ -216,7 +214,6 @@ impl<A: LinuxArch> Thread<A> {
             sig: Box::default(),
             alt: AltStack { sp: 0, flags: 2, size: 0 },
             clear_child_tid: 0,
-            scratch: 0,
             suspended_mask_used: false,
         }
     }
