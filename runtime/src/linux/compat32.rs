@@ -504,3 +504,61 @@ pub fn stat64_ppc32(st: &libc::stat) -> [u8; 104] {
     put(92, &(st.st_ctime_nsec as u32).to_be_bytes());
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_pairs_are_high_word_first() {
+        assert_eq!(pair(0x1, 0x2345_6789), 0x1_2345_6789);
+        // Registers may hold stale upper bits: only the low words count.
+        assert_eq!(pair(0xffff_ffff_0000_0001, 0xffff_ffff_0000_0002), 0x1_0000_0002);
+    }
+
+    #[test]
+    fn stat64_has_the_ppc32_layout() {
+        // SAFETY: libc::stat is plain data.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        st.st_ino = 0x0102_0304_0506_0708;
+        st.st_mode = 0o100644;
+        st.st_size = 0x1_0000_0002;
+        st.st_blksize = 4096;
+        st.st_mtime = 1_234_567_890;
+        st.st_mtime_nsec = 500;
+        let b = stat64_ppc32(&st);
+        assert_eq!(b[8..16], 0x0102_0304_0506_0708u64.to_be_bytes());
+        assert_eq!(b[16..20], 0o100644u32.to_be_bytes());
+        assert_eq!(b[48..56], 0x1_0000_0002u64.to_be_bytes());
+        assert_eq!(b[56..60], 4096u32.to_be_bytes());
+        assert_eq!(b[80..84], 1_234_567_890u32.to_be_bytes());
+        assert_eq!(b[84..88], 500u32.to_be_bytes());
+    }
+
+    #[test]
+    fn siginfo_has_the_ilp32_layout() {
+        // SIGCHLD from the host: pid 7, uid 8, status 9, utime 10, stime 11.
+        let mut h = [0u8; 128];
+        for (o, v, w) in [(0, 17u64, 4), (8, 1, 4), (16, 7, 4), (20, 8, 4), (24, 9, 4), (32, 10, 8), (40, 11, 8)] {
+            h[o..o + w].copy_from_slice(&v.to_le_bytes()[..w]);
+        }
+        let g = endian::siginfo_to_ilp32_be(&h, 17, 1);
+        let at = |o: usize| u32::from_be_bytes(g[o..o + 4].try_into().unwrap());
+        assert_eq!([at(0), at(8), at(12), at(16), at(20), at(24), at(28)], [17, 1, 7, 8, 9, 10, 11]);
+        // A fault: si_addr right after the three ints.
+        let mut h = [0u8; 128];
+        h[0..4].copy_from_slice(&11u32.to_le_bytes());
+        h[8..12].copy_from_slice(&2u32.to_le_bytes());
+        h[16..24].copy_from_slice(&0x1234_5678u64.to_le_bytes());
+        let g = endian::siginfo_to_ilp32_be(&h, 11, 2);
+        assert_eq!(g[12..16], 0x1234_5678u32.to_be_bytes());
+        // sigqueue from the guest: pid, uid, sigval back in the host's places.
+        let mut g = [0u8; 128];
+        for (o, v) in [(0, 10u32), (8, -1i32 as u32), (12, 5), (16, 6), (20, 77)] {
+            g[o..o + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        let h = endian::siginfo_from_ilp32_be(&g);
+        let at = |o: usize| u32::from_le_bytes(h[o..o + 4].try_into().unwrap());
+        assert_eq!([at(0), at(8), at(16), at(20), at(24)], [10, -1i32 as u32, 5, 6, 77]);
+    }
+}

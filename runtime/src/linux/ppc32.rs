@@ -338,3 +338,18 @@ impl LinuxArch for Ppc32Linux {
         Ok(mask)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_layout_is_the_kernels() {
+        // struct ucontext (32-bit): 1184 bytes, the mcontext 16-byte aligned at 192.
+        assert_eq!(UCONTEXT_SIZE, 1184);
+        assert_eq!(MC_VREGS % 16, 0);
+        assert_eq!((FRAME_UC + UC_MCONTEXT) % 16, 0);
+        // siginfo + ucontext + tramp[7] + abigap[56], 16-byte aligned.
+        assert_eq!(FRAME_SIZE, (128 + 1184 + 28 + 224 + 15) & !15);
+    }
+}
