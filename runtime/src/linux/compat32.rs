@@ -35,6 +35,7 @@ const SAME: &[&str] = &[
     "_llseek",
     "ioctl",
     "getdents64",
+    "copy_file_range",
     "readlinkat",
     "faccessat",
     "faccessat2",
@@ -196,8 +197,15 @@ impl<A: LinuxArch> Thread<A> {
             "truncate64" => self.dispatch("truncate", [a[0], pair(a[2], a[3]), 0, 0, 0, 0]),
             "ftruncate" => hsys!(SYS_ftruncate, fd, a[1] as i32 as i64),
             "fallocate" => self.dispatch(name, [a[0], a[1], pair(a[2], a[3]), pair(a[4], a[5]), 0, 0]),
-            // ppc32's fadvise64_64: fd, advice, offset, len.
+            // ppc32's fadvise64_64: fd, advice, offset, len; fadvise64: fd, (pad),
+            // offset, len (32 bits), advice.
             "fadvise64_64" => self.dispatch("fadvise64", [a[0], pair(a[2], a[3]), pair(a[4], a[5]), a[1], 0, 0]),
+            "fadvise64" => self.dispatch("fadvise64", [a[0], pair(a[2], a[3]), a[4], a[5], 0, 0]),
+            "readahead" => hsys!(SYS_readahead, fd, pair(a[2], a[3]) as i64, a[4]),
+            // ppc32's sync_file_range2: fd, flags, offset, nbytes.
+            "sync_file_range2" => {
+                hsys!(SYS_sync_file_range, fd, pair(a[2], a[3]) as i64, pair(a[4], a[5]) as i64, a[1] as u32)
+            }
             "fcntl64" | "fcntl" => {
                 // F_GETLK64, F_SETLK64, F_SETLKW64 (struct flock64) are 12..14 on
                 // 32-bit PowerPC; the 32-bit struct flock of plain F_GETLK is not
