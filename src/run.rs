@@ -6,6 +6,7 @@ use mimic_runtime::linux::arch::Aarch64Linux;
 use mimic_runtime::linux::arch::LinuxArch;
 use mimic_runtime::linux::elf::Arch;
 use mimic_runtime::linux::ppc::Ppc64Linux;
+use mimic_runtime::linux::ppc32::Ppc32Linux;
 use mimic_runtime::linux::process::{read_program, Options, Process, StatsFormat, Thread};
 use mimic_runtime::{EngineConfig, Tier, Trace};
 use std::path::PathBuf;
@@ -136,8 +137,12 @@ pub fn run(a: UserRunArgs) -> Result<ExitCode, String> {
             Process::start(Ppc64Linux::for_image(&img), &program, &bytes, &img, args, env, opts, config)
                 .map_err(|e| e.to_string())?,
         ),
+        Arch::Ppc => run_thread(
+            Process::start(Ppc32Linux::new(), &program, &bytes, &img, args, env, opts, config)
+                .map_err(|e| e.to_string())?,
+        ),
         other => Err(format!(
-            "{}: a {} program: not supported yet (mimic runs aarch64, ppc64le and ppc64 programs in user mode)",
+            "{}: a {} program: not supported yet (mimic runs aarch64, ppc64le, ppc64 and ppc programs in user mode)",
             program.display(),
             other.name()
         )),

@@ -11,6 +11,8 @@
 //!   `qemu-ppc64le-static` (see [`PPC64LE`] for the cases left out and why).
 //! * `ppc64_guest_corpus_matches_qemu`: the same for big-endian ppc64 (ELFv1)
 //!   with `powerpc64-linux-gnu-gcc` against `qemu-ppc64-static` (see [`PPC64`]).
+//! * `ppc32_guest_corpus_matches_qemu`: the same for 32-bit PowerPC with
+//!   `powerpc-linux-gnu-gcc` against `qemu-ppc-static` (see [`PPC32`]).
 //! * `busybox_matches_qemu`, `ppc64le_busybox_matches_qemu`: Debian's
 //!   busybox-static (arm64, ppc64el) running shell scripts over a prepared
 //!   directory (see [`BUSYBOX`]).
@@ -69,6 +71,11 @@ struct Target {
     sysroot: Sysroot,
     /// Corpus cases (by run-name substring) not compared, with the reason.
     skip: &'static [(&'static str, &'static str)],
+    /// Runs (by run-name prefix) for which qemu gets a copy of the program (and of
+    /// the sysroot's libc and libm, for dynamic ones) with the ISA 3.0 forms of mffs
+    /// rewritten as plain mffs, which is how processors before ISA 3.0 run them
+    /// (see [`PPC32`]).
+    qemu_mffs: &'static [&'static str],
 }
 
 /// The `-L` directory given to mimic and qemu for dynamically linked programs.
@@ -83,8 +90,14 @@ enum Sysroot {
     Cross(&'static str, &'static str),
 }
 
-const AARCH64: Target =
-    Target { triple: "aarch64-linux-gnu", qemu: QEMU, variants: VARIANTS, sysroot: Sysroot::Arm64Script, skip: &[] };
+const AARCH64: Target = Target {
+    triple: "aarch64-linux-gnu",
+    qemu: QEMU,
+    variants: VARIANTS,
+    sysroot: Sysroot::Arm64Script,
+    skip: &[],
+    qemu_mffs: &[],
+};
 
 /// ppc64le: static and dynamic builds (Debian's ppc64el cross glibc has no
 /// rcrt1.o, so no static-pie); the dynamic ones run on the cross glibc.
@@ -106,6 +119,7 @@ const PPC64LE: Target = Target {
         // timeout.
         ("strmem-", "too slow for the timeout in a debug build under load"),
     ],
+    qemu_mffs: &[],
 };
 
 /// ppc64 big-endian (ELFv1): as for ppc64le (Debian's ppc64 cross glibc has no
@@ -126,9 +140,40 @@ const PPC64: Target = Target {
         ("segv-", "qemu-ppc64's si_code/si_addr for storage faults differ from Linux's"),
         // qemu-ppc64 hands FUTEX_WAKE_OP to the host kernel as it is, which applies
         // the operation to the big-endian word as a little-endian integer; see
-        // `ppc64_futex_wake_op_matches_native_linux` for the reference used instead.
+        // `big_endian_futex_wake_op_matches_native_linux` for the reference used instead.
         ("futexop-", "qemu-ppc64 applies FUTEX_WAKE_OP's operation in the host's byte order"),
     ],
+    qemu_mffs: &[],
+};
+
+/// 32-bit PowerPC (big-endian, SysV ABI): static and dynamic builds (Debian's
+/// powerpc cross glibc has no rcrt1.o, so no static-pie); the dynamic ones run
+/// on the cross glibc (ld.so.1).
+const PPC32: Target = Target {
+    triple: "powerpc-linux-gnu",
+    qemu: "qemu-ppc-static",
+    variants: PPC_VARIANTS,
+    sysroot: Sysroot::Cross("/usr/powerpc-linux-gnu", "lib/ld.so.1"),
+    skip: &[
+        // glibc's libm saves and sets the rounding mode with mffscrni (ISA 3.0),
+        // which older processors run as mffs (glibc relies on that, then sets the
+        // mode itself); qemu-ppc's 32-bit CPUs, none of them ISA 3.0, raise SIGILL
+        // on it instead.  So qemu runs fpmath as a copy where those forms are plain
+        // mffs, on a sysroot whose libc and libm are rewritten the same way
+        // (`qemu_mffs`).
+        // As on ppc64: qemu-ppc reports every storage fault as SEGV_MAPERR (Linux:
+        // ACCERR for protection faults) and other fault addresses for instruction
+        // faults.
+        ("segv-", "qemu-ppc's si_code/si_addr for storage faults differ from Linux's"),
+        // qemu-ppc keeps the whole 4 GiB guest space reserved on the host, so
+        // mremap cannot grow a mapping in place into pages the guest unmapped
+        // (it reports "grow in place: 0"; Linux and mimic grow it); every other
+        // line of the program agrees.
+        ("mmap-", "qemu-ppc's reserved guest space stops mremap growing in place"),
+        // As on ppc64: see `big_endian_futex_wake_op_matches_native_linux`.
+        ("futexop-", "qemu-ppc applies FUTEX_WAKE_OP's operation in the host's byte order"),
+    ],
+    qemu_mffs: &["fpmath-O0-static", "fpmath-O2-static", "fpmath-O0-dynamic", "fpmath-O2-dynamic"],
 };
 
 /// One program of the corpus with its arguments and input.  Each case runs
@@ -177,6 +222,7 @@ const CORPUS: &[Case] = &[
     case("fmadiv"),
     case("sockmsg"),
     case("futexop"),
+    case("ppcint"),
     case("atomic128"),
     case("malloc"),
     case("sysinfo"),
@@ -587,19 +633,13 @@ fn ppc64_guest_corpus_matches_qemu() {
     corpus(&PPC64);
 }
 
-/// FUTEX_WAKE_OP on a big-endian guest, against the same program built for and
-/// run on this (x86-64) Linux, as qemu-ppc64 gets it wrong (see [`PPC64`]).
+/// FUTEX_WAKE_OP on the big-endian guests, against the same program built for and
+/// run on this (x86-64) Linux, as qemu-ppc64 and qemu-ppc get it wrong (see
+/// [`PPC64`]).
 #[test]
-fn ppc64_futex_wake_op_matches_native_linux() {
-    let triple = PPC64.triple;
-    if !on_path(&format!("{triple}-gcc")) {
-        return skip(&format!("no {triple}-gcc (apt-get install gcc-{triple})"));
-    }
+fn big_endian_futex_wake_op_matches_native_linux() {
     if !on_path("cc") {
         return skip("no native cc");
-    }
-    if let Err(e) = script("build.sh", &[triple]) {
-        panic!("building the guest corpus: {e}");
     }
     let dir = TempDir::new("futexop-native");
     let native = dir.0.join("futexop");
@@ -617,16 +657,30 @@ fn ppc64_futex_wake_op_matches_native_linux() {
     fixed_env(&mut cmd, &dir.0, "/usr/bin:/bin");
     let want = run(cmd, None);
     assert!(want.stdout.len() > 100 && want.status == Status::Code(0), "native run: {}", want.status);
-    for variant in ["O0-static", "O2-static"] {
-        let bin = Path::new(ROOT).join("target/guest").join(triple).join(format!("futexop-{variant}"));
-        let mut cmd = Command::new(mimic());
-        cmd.arg("run").arg(&bin);
-        fixed_env(&mut cmd, &dir.0, "/usr/bin:/bin");
-        let got = with_permit(|| run(cmd, None));
-        if let Some(d) = compare(&format!("futexop-{variant}"), &want, &got) {
-            panic!("ppc64 futexop under mimic differs from native Linux:\n{d}");
+    for triple in [PPC64.triple, PPC32.triple] {
+        if !on_path(&format!("{triple}-gcc")) {
+            skip(&format!("no {triple}-gcc (apt-get install gcc-{triple})"));
+            continue;
+        }
+        if let Err(e) = script("build.sh", &[triple]) {
+            panic!("building the guest corpus: {e}");
+        }
+        for variant in ["O0-static", "O2-static"] {
+            let bin = Path::new(ROOT).join("target/guest").join(triple).join(format!("futexop-{variant}"));
+            let mut cmd = Command::new(mimic());
+            cmd.arg("run").arg(&bin);
+            fixed_env(&mut cmd, &dir.0, "/usr/bin:/bin");
+            let got = with_permit(|| run(cmd, None));
+            if let Some(d) = compare(&format!("{triple} futexop-{variant}"), &want, &got) {
+                panic!("{triple} futexop under mimic differs from native Linux:\n{d}");
+            }
         }
     }
+}
+
+#[test]
+fn ppc32_guest_corpus_matches_qemu() {
+    corpus(&PPC32);
 }
 
 fn corpus(t: &Target) {
@@ -680,18 +734,53 @@ fn corpus(t: &Target) {
         })
         .collect();
     let total = runs.len();
+    // qemu's sysroot for the dynamic `qemu_mffs` runs: the C library and libm
+    // rewritten as the programs are, everything else linked to the original.
+    let mffs_root = match &sysroot {
+        Some(root) if t.qemu_mffs.iter().any(|p| p.ends_with("dynamic")) => {
+            let dir = TempDir::new("mffs-sysroot");
+            let lib = dir.0.join("lib");
+            std::fs::create_dir_all(&lib).unwrap();
+            for e in std::fs::read_dir(Path::new(root).join("lib")).unwrap() {
+                let e = e.unwrap();
+                let to = lib.join(e.file_name());
+                if matches!(e.file_name().to_str(), Some("libc.so.6" | "libm.so.6")) {
+                    std::fs::write(&to, mffs_as_mffs(&std::fs::read(e.path()).unwrap())).unwrap();
+                } else {
+                    std::os::unix::fs::symlink(e.path(), &to).unwrap();
+                }
+            }
+            Some(dir)
+        }
+        _ => None,
+    };
     let done = AtomicUsize::new(0);
     let results = parallel(&runs, |(case, variant, name)| {
         let bin = bindir.join(format!("{}-{variant}", case.prog));
         let dynamic = variant.ends_with("dynamic");
+        // qemu's copy of the program, where it needs one (see `Target::qemu_mffs`),
+        // under the same file name.
+        let patched = t.qemu_mffs.iter().any(|p| name.starts_with(p)).then(|| {
+            let dir = TempDir::new(&format!("mffs-{name}"));
+            let p = dir.0.join(bin.file_name().unwrap());
+            std::fs::write(&p, mffs_as_mffs(&std::fs::read(&bin).unwrap())).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            (dir, p)
+        });
         let go = |emu: &str| {
             let dir = TempDir::new(&format!("{emu}-{name}"));
             let mut cmd;
             if emu == "qemu" {
                 cmd = Command::new(&qemu);
                 if dynamic {
-                    if let Some(root) = &sysroot {
-                        cmd.arg("-L").arg(root);
+                    match (&patched, &mffs_root, &sysroot) {
+                        (Some(_), Some(root), _) => {
+                            cmd.arg("-L").arg(&root.0);
+                        }
+                        (_, _, Some(root)) => {
+                            cmd.arg("-L").arg(root);
+                        }
+                        _ => {}
                     }
                 }
             } else {
@@ -701,7 +790,11 @@ fn corpus(t: &Target) {
                     cmd.arg("-L").arg(root);
                 }
             }
-            cmd.arg(&bin).args(case.args).current_dir(&dir.0);
+            let prog = match &patched {
+                Some((_, p)) if emu == "qemu" => p,
+                _ => &bin,
+            };
+            cmd.arg(prog).args(case.args).current_dir(&dir.0);
             fixed_env(&mut cmd, &dir.0, "/usr/bin:/bin");
             if emu == "qemu" {
                 for (k, v) in case.qemu_env {
@@ -723,6 +816,23 @@ fn corpus(t: &Target) {
         r
     });
     finish_against(&format!("guest corpus ({triple})"), t.qemu, total, results.into_iter().flatten().collect());
+}
+
+/// A big-endian PowerPC program with every ISA 3.0 form of mffs (mffsce, mffscdrn,
+/// mffscdrni, mffscrn, mffscrni, mffsl: mffs with a nonzero field in bits 11..15)
+/// rewritten as plain mffs to the same register, which is what processors before
+/// ISA 3.0 run (ISA 3.0, "Move From FPSCR"): a reference for qemu's CPUs that
+/// lack them.  Only words of that exact form change (data words that look like
+/// one would too, which the tests' programs do not have).
+fn mffs_as_mffs(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for w in out.chunks_exact_mut(4) {
+        let v = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
+        if v & 0xfc00_07ff == 0xfc00_048e && matches!(v >> 16 & 31, 1 | 20..=24) {
+            w.copy_from_slice(&(v & 0xffe0_07ff).to_be_bytes());
+        }
+    }
+    out
 }
 
 /// Deterministic bytes (xorshift), compressible enough for gzip to matter.
@@ -1008,7 +1118,8 @@ fn bad_inputs_give_one_error_line() {
             vec![],
         ),
         ("RISC-V ELF (unsupported machine)".into(), put("riscv", &tiny_elf(243, None)), vec![]),
-        ("32-bit PowerPC (not supported yet)".into(), put("ppc32", &tiny_elf32_be(20)), vec![]),
+        ("32-bit SPARC (unsupported)".into(), put("sparc32", &tiny_elf32_be(2)), vec![]),
+        ("truncated ppc32 program headers".into(), put("ppc32-trunc", &tiny_elf32_be(20)[..70]), vec![]),
         (
             "truncated ppc64 big-endian program headers".into(),
             put("ppc64be-trunc", &tiny_elf_order(21, None, true)[..90]),

@@ -15,7 +15,9 @@
 //!
 //! Big-endian: the corpus programs `tests/guest/{hello,vector}.c`
 //! compiled with `powerpc64-linux-gnu-gcc -O2 -static` (ppc64, ELFv1), disassembled by
-//! `powerpc64-linux-gnu-objdump` and decoded by mimic in ppc64 mode.
+//! `powerpc64-linux-gnu-objdump` and decoded by mimic in ppc64 mode; 32-bit PowerPC:
+//! `tests/guest/{hello,intmath,fpmath}.c` with `powerpc-linux-gnu-gcc` and
+//! `powerpc-linux-gnu-objdump`, decoded in 32-bit mode.
 
 use mimic_frontend::ppc::{mnemonic, PpcMode};
 use std::collections::BTreeMap;
@@ -367,5 +369,40 @@ fn big_endian_corpus_matches_objdump() {
         let lines = objdump_with(OBJDUMP_BE, &["-d", "-M", "power9"], &exe, true);
         assert!(lines.len() > 10_000, "{prog}: objdump listed {} words", lines.len());
         report_in(PpcMode::PPC64, &format!("{prog} -O2 -static (ppc64 big-endian, glibc)"), &lines);
+    }
+}
+
+const OBJDUMP_32: &str = "powerpc-linux-gnu-objdump";
+const GCC_32: &str = "powerpc-linux-gnu-gcc";
+
+/// 32-bit PowerPC: corpus programs compiled with `powerpc-linux-gnu-gcc -O2 -static`
+/// (static glibc included), disassembled by `powerpc-linux-gnu-objdump` (its default
+/// 32-bit dialect, which prints the old `y` prediction bit as `+`/`-`) and decoded by
+/// mimic in 32-bit mode.
+#[test]
+fn ppc32_corpus_matches_objdump() {
+    if !tool(OBJDUMP_32) || !tool(GCC_32) {
+        eprintln!(
+            "SKIP: {OBJDUMP_32} or {GCC_32} not found (apt-get install binutils-powerpc-linux-gnu gcc-powerpc-linux-gnu)"
+        );
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = scratch("ppc32");
+    for prog in ["hello", "intmath", "fpmath"] {
+        let exe = dir.0.join(prog);
+        let st = Command::new(GCC_32)
+            .args(["-O2", "-static", "-I"])
+            .arg(root.join("tests/guest"))
+            .arg("-o")
+            .arg(&exe)
+            .arg(root.join(format!("tests/guest/{prog}.c")))
+            .arg("-lm")
+            .status()
+            .expect("run gcc");
+        assert!(st.success(), "{GCC_32} failed on {prog}.c");
+        let lines = objdump_with(OBJDUMP_32, &["-d"], &exe, true);
+        assert!(lines.len() > 10_000, "{prog}: objdump listed {} words", lines.len());
+        report_in(PpcMode::PPC32, &format!("{prog} -O2 -static (ppc32, glibc)"), &lines);
     }
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <stdint.h>
+#ifdef __SIZEOF_INT128__
 static __int128 v __attribute__((aligned(16)));
 static void *work(void *a) {
   (void)a;
@@ -36,3 +37,10 @@ int main(void) {
   printf("w pair %llx\n", (unsigned long long)w64);
   return 0;
 }
+#else
+/* 32-bit targets have no __int128. */
+int main(void) {
+  printf("atomic128: no __int128\n");
+  return 0;
+}
+#endif

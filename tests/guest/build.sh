@@ -9,7 +9,8 @@
 # TRIPLE defaults to aarch64-linux-gnu, OUTDIR to target/guest/<TRIPLE>/, the
 # compiler to <TRIPLE>-gcc.  Builds one file at a time and only when the
 # source, a header next to it, or this script is newer than the output.
-# A source may carry extra flags on lines of the form
+# A source may carry extra flags (given after the source, so libraries such as
+# -latomic link) on lines of the form
 #     /* cflags: FLAGS */              (every target)
 #     /* cflags-<arch>: FLAGS */       (only when TRIPLE starts with <arch>)
 # Exits 1 with one line on stderr if the compiler is missing; 2 if a build fails.
@@ -61,7 +62,7 @@ for src in "$here"/*.c; do
             lflag=; [ $link = static ] && lflag=-static; [ $link = static-pie ] && lflag=-static-pie
             # shellcheck disable=SC2086
             if "$cc" -std=gnu11 -$opt -g -Wall -Wextra -Wno-unused-parameter \
-                -I"$here" $extra $lflag -pthread -o "$out.tmp" "$src" -lm; then
+                -I"$here" $lflag -pthread -o "$out.tmp" "$src" $extra -lm; then
                 mv "$out.tmp" "$out"
                 built=$((built + 1))
             else

@@ -118,14 +118,17 @@ int main(void)
         mix(__builtin_add_overflow((uint32_t)a, (uint32_t)b, &r32)); mix(r32);
         mix(__builtin_mul_overflow((int32_t)a, (int32_t)b, &sr32)); mix((uint64_t)sr32);
         mix(a * b); mix((uint32_t)a * (uint32_t)b); mix((uint64_t)((int64_t)(int32_t)a * (int32_t)b));
+#ifdef __SIZEOF_INT128__
         mix((uint64_t)(((unsigned __int128)a * b) >> 64));
         mix((uint64_t)(((__int128)(int64_t)a * (int64_t)b) >> 64));
+#endif
         mix(a + b + (a < b)); mix(a - b - (a > b)); mix(-a); mix(~a & b); mix(a | ~b); mix(a ^ ~b);
         mix(a * 3 + b); mix(a - b * 5); mix(a * b + a); mix(a - a * b);
     }
     section("arith");
 
-    /* 128-bit arithmetic. */
+    /* 128-bit arithmetic (where the compiler has __int128: not on 32-bit targets). */
+#ifdef __SIZEOF_INT128__
     unsigned __int128 acc = 1;
     __int128 sacc = -1;
     for (int i = 0; i < N; i++) {
@@ -148,6 +151,9 @@ int main(void)
     unsigned __int128 fact = 1;
     for (int i = 1; i <= 33; i++) fact *= (unsigned)opaque(i);
     printf("  33! mod 2^128 = %016" PRIx64 "%016" PRIx64 "\n", (uint64_t)(fact >> 64), (uint64_t)fact);
+#else
+    printf("  no __int128\n");
+#endif
 
     /* Bit builtins. */
     for (int i = 0; i < N; i++) {

@@ -8,6 +8,7 @@
  * cancelled right after creation while they enter pause() or a condvar wait
  * (a signal landing just before a blocking call must still interrupt it). */
 #define _GNU_SOURCE
+/* cflags-powerpc: -latomic */
 #include "guest.h"
 #include <pthread.h>
 #include <semaphore.h>

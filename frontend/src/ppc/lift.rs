@@ -65,7 +65,14 @@ struct Bo {
 /// Whether BO is a defined encoding: the "z" bits of the decrement-and-test forms and of
 /// branch-always must be zero, and the `at` hint 01 is reserved (objdump rejects these;
 /// hardware ignores them).
-fn bo_valid(o: u32) -> bool {
+///
+/// 32-bit code follows the older architecture, where the low BO bit is the "y"
+/// prediction bit and every hint is defined (32-bit glibc has `bne+` as BO 00101, for
+/// one): there every BO is taken, as processors and QEMU do.
+fn bo_valid(mode: PpcMode, o: u32) -> bool {
+    if !mode.bits64 {
+        return true;
+    }
     match o & 0b10100 {
         0b10100 => o == 0b10100,
         0 => o & 1 == 0,
@@ -941,7 +948,7 @@ pub fn branch(l: &mut Lifter, f: &Fields) -> LiftResult {
 }
 
 pub fn branch_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
-    check(bo_valid(f.get('o')))?;
+    check(bo_valid(l.mode, f.get('o')))?;
     let off = f.signed('i') << 2;
     let target = if f.bit('A') { off as u64 } else { l.pc.wrapping_add(off as u64) };
     let c = l.branch_cond(f.get('o'), f.get('B'));
@@ -961,7 +968,7 @@ pub fn branch_cond(l: &mut Lifter, f: &Fields) -> LiftResult {
 pub fn branch_lr_ctr(l: &mut Lifter, f: &Fields) -> LiftResult {
     let name = f.name();
     let o = f.get('o');
-    check(bo_valid(o) && f.get('h') != 2)?;
+    check(bo_valid(l.mode, o) && f.get('h') != 2)?;
     if name == "bcctr" && o & 4 == 0 {
         return Err(Reserved); // bcctr with CTR decrement is invalid
     }
@@ -1144,7 +1151,12 @@ const SPR_CTR: u32 = 9;
 const SPR_VRSAVE: u32 = 256;
 const SPR_TB: u32 = 268;
 const SPR_TBU: u32 = 269;
+const SPR_PVR: u32 = 287;
 const SPR_TAR: u32 = 815;
+/// The processor version Linux's mfpvr emulation reports: a POWER8 (DD2.0) in 64-bit
+/// mode, a PowerPC 7400 (G4, with AltiVec, as AT_HWCAP says) in 32-bit mode.
+const PVR_POWER8: u64 = 0x004d_0200;
+const PVR_7400: u64 = 0x000c_0209;
 const SPR_PPR: u32 = 896;
 
 /// The SPR number of mfspr/mtspr/mftb (its two 5-bit halves are swapped in the word).
@@ -1178,6 +1190,7 @@ pub fn mfspr(l: &mut Lifter, f: &Fields) -> LiftResult {
         }
         SPR_DSCR => l.k(0),
         SPR_PPR => l.k(0x000c_0000_0000_0000),
+        SPR_PVR => l.k(if l.mode.bits64 { PVR_POWER8 } else { PVR_7400 }),
         _ => return Err(Reserved),
     };
     l.set_gpr(f.get('d'), v);

@@ -65,6 +65,21 @@ pub trait LinuxArch: Send + Sync + 'static {
     fn stat_bytes(&self, st: &libc::stat) -> Vec<u8> {
         super::syscall::stat_generic(st).to_vec()
     }
+    /// A siginfo in the guest's layout and byte order (the 64-bit layout unless the
+    /// architecture is ILP32).
+    fn siginfo_bytes(&self, info: &SigInfo) -> [u8; 128] {
+        info.to_guest_bytes(self.big_endian())
+    }
+    /// A siginfo the guest gives the kernel, in the host's layout and order.
+    fn siginfo_from_guest(&self, raw: &[u8; 128]) -> [u8; 128] {
+        let mut raw = *raw;
+        if self.big_endian() {
+            let signo = super::endian::u32_from(true, &raw[0..4]) as i32;
+            let code = super::endian::u32_from(true, &raw[8..12]) as i32;
+            super::endian::swap_siginfo(&mut raw, signo, code);
+        }
+        raw
+    }
     fn minsigstksz(&self) -> Option<u64>;
     /// The generic name of syscall `nr` (the dispatcher works on names).
     fn syscall_name(&self, nr: u64) -> Option<&'static str>;

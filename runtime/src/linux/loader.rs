@@ -3,8 +3,9 @@
 //! argv, envp and the auxiliary vector, and the program break.
 //!
 //! Placement follows Linux: ET_EXEC at its own addresses, a PIE or static-pie at two
-//! thirds of the address space, the dynamic linker where mmap would put it, the
-//! stack at the top with the mmap area below it (leaving a gap for stack growth).
+//! thirds of the address space (at 4 MiB in a 32-bit one), the dynamic linker where
+//! mmap would put it, the stack at the top with the mmap area below it (leaving a gap
+//! for stack growth).
 //! The auxiliary vector is the kernel's, minus the vDSO (programs fall back to real
 //! system calls).
 
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 /// Bytes of stack mapped for the main thread (Linux's default RLIMIT_STACK).
 pub const STACK_SIZE: u64 = 8 << 20;
+/// Where a PIE goes in a 32-bit address space.
+const PIE_BASE_32: u64 = 0x40_0000;
 /// Gap between the stack and the mmap area.
 const STACK_GAP: u64 = 128 << 20;
 
@@ -216,7 +219,10 @@ pub fn load(mem: &UserMemory, exe: &ElfImage, bytes: &[u8], spec: &LoadSpec) -> 
     let bias = match exe.kind {
         elf::Kind::Exec => 0,
         elf::Kind::Dyn { .. } => {
-            let base = (size / 3 * 2) & !(exe.max_align.max(PAGE) - 1);
+            // A 32-bit address space: low, as Linux's ELF_ET_DYN_BASE for 32-bit
+            // PowerPC tasks (0x400000), which leaves one large free range above it.
+            let base = if size <= 1 << 32 { PIE_BASE_32 } else { size / 3 * 2 };
+            let base = base & !(exe.max_align.max(PAGE) - 1);
             choose_bias(mem, exe, Some(base), "program")?
         }
     };

@@ -39,6 +39,10 @@ fn host(r: libc::c_long) -> R {
     }
 }
 
+/// ILP32 guests (32-bit PowerPC): their own calls and structure layouts.
+#[path = "compat32.rs"]
+pub(crate) mod compat32;
+
 macro_rules! hsys {
     ($nr:expr $(, $a:expr)*) => {
         // SAFETY: every pointer argument was checked against the guest's mappings (or is
@@ -61,6 +65,7 @@ macro_rules! bsys {
         if (-4095..0).contains(&r) { Err(-r) } else { Ok(Out::Val(r)) }
     }};
 }
+use {bsys, hsys};
 
 // Open flags whose values differ between guest ABIs and x86-64.
 const X_O_DIRECT: u64 = 0o40000;
@@ -229,6 +234,42 @@ impl<A: LinuxArch> Thread<A> {
     fn put_u32(&self, addr: u64, v: u32) -> Result<(), i64> {
         self.write_out(addr, &endian::u32_bytes(self.be(), v))
     }
+    /// Bytes of a guest `long` or pointer.
+    fn word(&self) -> u64 {
+        self.proc.arch.word()
+    }
+    /// A guest `long` or pointer.
+    fn read_word(&self, addr: u64) -> Result<u64, i64> {
+        if self.word() == 4 {
+            self.read_u32(addr).map(u64::from)
+        } else {
+            self.read_u64(addr)
+        }
+    }
+    fn put_word(&self, addr: u64, v: u64) -> Result<(), i64> {
+        if self.word() == 4 {
+            self.put_u32(addr, v as u32)
+        } else {
+            self.put_u64(addr, v)
+        }
+    }
+    /// The field pattern of an array of guest `long`s (signal sets, CPU masks, fd_sets).
+    fn long_fields(&self) -> &'static [usize] {
+        if self.word() == 4 {
+            W4
+        } else {
+            W8
+        }
+    }
+    /// A guest signal set (64 signals).
+    fn read_sigset(&self, addr: u64) -> Result<u64, i64> {
+        let mut b = [0u8; 8];
+        self.proc.mem.read_bytes(addr, &mut b).map_err(|_| libc::EFAULT as i64)?;
+        Ok(endian::sigset_from(self.be(), self.word(), &b))
+    }
+    fn put_sigset(&self, addr: u64, v: u64) -> Result<(), i64> {
+        self.write_out(addr, &endian::sigset_bytes(self.be(), self.word(), v))
+    }
     /// For a big-endian guest, swap the fields (`pattern`, see [`swap_fields`]) of the
     /// `len` bytes at `addr` in place between host and guest order: after the host
     /// kernel wrote a structure there, and around calls that read and write one. Other
@@ -290,12 +331,12 @@ impl<A: LinuxArch> Thread<A> {
             return Ok(v);
         }
         loop {
-            let p = self.read_u64(addr)?;
+            let p = self.read_word(addr)?;
             if p == 0 {
                 return Ok(v);
             }
             v.push(self.cstr(p)?);
-            addr += 8;
+            addr += self.word();
             if v.len() > 1 << 20 {
                 return Err(libc::E2BIG as i64);
             }
@@ -307,9 +348,10 @@ impl<A: LinuxArch> Thread<A> {
             return Err(libc::EINVAL as i64);
         }
         let mut out = Vec::with_capacity(n as usize);
+        let w = self.word();
         for i in 0..n {
-            let base = self.read_u64(addr + 16 * i)?;
-            let len = self.read_u64(addr + 16 * i + 8)?;
+            let base = self.read_word(addr + 2 * w * i)?;
+            let len = self.read_word(addr + 2 * w * i + w)?;
             out.push(libc::iovec { iov_base: self.ptr(base, len, write)?, iov_len: len as usize });
         }
         Ok(out)
@@ -327,6 +369,7 @@ impl<A: LinuxArch> Thread<A> {
         let (nr, a) = self.proc.arch.syscall(&self.state);
         let name = self.proc.arch.syscall_name(nr);
         let r = match name {
+            Some(n) if self.word() == 4 => self.dispatch32(n, a),
             Some(n) => match legacy(n, a) {
                 Some((n, a)) => self.dispatch(n, a),
                 None => self.dispatch(n, a),
@@ -606,14 +649,15 @@ impl<A: LinuxArch> Thread<A> {
             "ppoll" => {
                 let fds = self.ptr(a[0], 8 * a[1], true)?;
                 let ts = self.host_in(a[2], 16, W8)?;
-                let mask = self.host_in(a[3], 8, W8)?;
+                let mask = self.host_in(a[3], 8, self.long_fields())?;
                 self.swap_guest(a[0], 8 * a[1], POLLFD);
                 let r = bsys!(self, SYS_ppoll, fds, a[1], ts.p, mask.p, a[4]);
                 self.swap_guest(a[0], 8 * a[1], POLLFD);
                 r
             }
             "pselect6" => {
-                let n = a[0].min(1024).div_ceil(64) * 8;
+                let wb = self.word();
+                let n = a[0].min(1024).div_ceil(8 * wb) * wb;
                 let (r, w, e) =
                     (self.ptr_opt(a[1], n, true)?, self.ptr_opt(a[2], n, true)?, self.ptr_opt(a[3], n, true)?);
                 let ts = self.ptr_opt(a[4], 16, true)?;
@@ -621,19 +665,21 @@ impl<A: LinuxArch> Thread<A> {
                 let mut pair = [0u64; 2];
                 let mut sm_buf = None;
                 if a[5] != 0 {
-                    let p = self.read_u64(a[5])?;
-                    let sm = self.host_in(p, 8, W8)?;
-                    pair = [sm.p as u64, self.read_u64(a[5] + 8)?];
+                    let p = self.read_word(a[5])?;
+                    let sm = self.host_in(p, 8, self.long_fields())?;
+                    pair = [sm.p as u64, self.read_word(a[5] + wb)?];
                     sm_buf = Some(sm);
                 }
                 let sm: *mut u64 = if sm_buf.is_some() { pair.as_mut_ptr() } else { std::ptr::null_mut() };
-                for (p, len) in [(a[1], n), (a[2], n), (a[3], n), (a[4], 16)] {
-                    self.swap_guest(p, len, W8);
+                for (p, len) in [(a[1], n), (a[2], n), (a[3], n)] {
+                    self.swap_guest(p, len, self.long_fields());
                 }
+                self.swap_guest(a[4], 16, W8);
                 let res = bsys!(self, SYS_pselect6, a[0] as i32, r, w, e, ts, sm);
-                for (p, len) in [(a[1], n), (a[2], n), (a[3], n), (a[4], 16)] {
-                    self.swap_guest(p, len, W8);
+                for (p, len) in [(a[1], n), (a[2], n), (a[3], n)] {
+                    self.swap_guest(p, len, self.long_fields());
                 }
+                self.swap_guest(a[4], 16, W8);
                 res
             }
             "epoll_create1" => hsys!(SYS_epoll_create1, a[0] as i32),
@@ -656,7 +702,7 @@ impl<A: LinuxArch> Thread<A> {
                 let max = (a[2] as i32).clamp(0, 4096) as usize;
                 let mut evs = vec![0u8; 12 * max.max(1)];
                 self.ptr(a[1], 16 * max as u64, true)?;
-                let mask = self.host_in(a[4], 8, W8)?;
+                let mask = self.host_in(a[4], 8, self.long_fields())?;
                 let n = match bsys!(self, SYS_epoll_pwait, fd, evs.as_mut_ptr(), max as i32, a[3] as i32, mask.p, a[5])?
                 {
                     Out::Val(n) => n,
@@ -850,11 +896,11 @@ impl<A: LinuxArch> Thread<A> {
                 let info = self.ptr_opt(a[2], 128, true)?;
                 let ru = self.ptr_opt(a[4], 144, true)?;
                 let r = bsys!(self, SYS_waitid, a[0] as i32, a[1] as i32, info, a[3] as i32, ru)?;
-                if self.be() && a[2] != 0 {
+                if (self.be() || self.word() == 4) && a[2] != 0 {
                     let mut raw = [0u8; 128];
                     self.proc.mem.read_bytes(a[2], &mut raw).map_err(|_| EFAULT as i64)?;
                     let si = signal::SigInfo::from_host_bytes(raw);
-                    self.write_out(a[2], &si.to_guest_bytes(true))?;
+                    self.write_out(a[2], &self.proc.arch.siginfo_bytes(&si))?;
                 }
                 self.swap_guest(a[4], 144, W8);
                 Ok(r)
@@ -875,13 +921,13 @@ impl<A: LinuxArch> Thread<A> {
                 let b = self.ptr(a[2], a[1], true)?;
                 let r = hsys!(SYS_sched_getaffinity, a[0] as i32, a[1], b)?;
                 if let Out::Val(n) = r {
-                    self.swap_guest(a[2], n as u64, W8);
+                    self.swap_guest(a[2], n as u64, self.long_fields());
                 }
                 Ok(r)
             }
             "sched_setaffinity" => {
                 self.ptr(a[2], a[1], false)?;
-                let b = self.host_in(a[2], a[1], W8)?;
+                let b = self.host_in(a[2], a[1], self.long_fields())?;
                 hsys!(SYS_sched_setaffinity, a[0] as i32, a[1], b.p)
             }
             "sched_getscheduler" => hsys!(SYS_sched_getscheduler, a[0] as i32),
@@ -1034,7 +1080,7 @@ impl<A: LinuxArch> Thread<A> {
                 }
                 let old = self.mask;
                 if a[1] != 0 {
-                    let set = self.read_u64(a[1])?;
+                    let set = self.read_sigset(a[1])?;
                     let m = match a[0] as i32 {
                         SIG_BLOCK => old | set,
                         SIG_UNBLOCK => old & !set,
@@ -1044,7 +1090,7 @@ impl<A: LinuxArch> Thread<A> {
                     self.set_mask(m);
                 }
                 if a[2] != 0 {
-                    self.put_u64(a[2], old)?;
+                    self.put_sigset(a[2], old)?;
                 }
                 v(0)
             }
@@ -1056,11 +1102,11 @@ impl<A: LinuxArch> Thread<A> {
                     (1..=NSIG as i32).filter(|&s| sigismember(&set, s) == 1).fold(0u64, |m, s| m | signal::bit(s))
                 };
                 let p = (self.sig.pending() | host_pending) & self.mask;
-                self.put_u64(a[0], p)?;
+                self.put_sigset(a[0], p)?;
                 v(0)
             }
             "rt_sigsuspend" | "pause" => {
-                let m = if name == "pause" { self.mask } else { self.read_u64(a[0])? };
+                let m = if name == "pause" { self.mask } else { self.read_sigset(a[0])? };
                 let old = self.mask;
                 self.set_mask(m);
                 self.sig.wait_unblocked(self.mask);
@@ -1072,10 +1118,10 @@ impl<A: LinuxArch> Thread<A> {
                 Ok(Out::Regs)
             }
             "sigaltstack" => {
+                // stack_t: ss_sp, ss_flags (int), ss_size; 24 bytes, 12 for ILP32.
+                let w = self.word() as usize;
                 if a[1] != 0 {
-                    let be = self.be();
-                    let mut b = [0u8; 24];
-                    b[..8].copy_from_slice(&endian::u64_bytes(be, self.alt.sp));
+                    let mut b = vec![0u8; 3 * w];
                     let on = self.alt.size != 0 && {
                         let sp = self.proc.arch.sp(&self.state);
                         sp >= self.alt.sp && sp < self.alt.sp + self.alt.size
@@ -1087,17 +1133,23 @@ impl<A: LinuxArch> Thread<A> {
                     } else {
                         0
                     };
-                    b[8..12].copy_from_slice(&endian::u32_bytes(be, flags as u32));
-                    b[16..].copy_from_slice(&endian::u64_bytes(be, self.alt.size));
+                    let be = self.be();
+                    let word = |v: u64| {
+                        if w == 4 {
+                            endian::u32_bytes(be, v as u32).to_vec()
+                        } else {
+                            endian::u64_bytes(be, v).to_vec()
+                        }
+                    };
+                    b[..w].copy_from_slice(&word(self.alt.sp));
+                    b[w..w + 4].copy_from_slice(&endian::u32_bytes(be, flags as u32));
+                    b[2 * w..].copy_from_slice(&word(self.alt.size));
                     self.write_out(a[1], &b)?;
                 }
                 if a[0] != 0 {
-                    let mut b = [0u8; 24];
-                    self.proc.mem.read_bytes(a[0], &mut b).map_err(|_| EFAULT as i64)?;
-                    let be = self.be();
-                    let sp = endian::u64_from(be, &b[..8]);
-                    let flags = endian::u32_from(be, &b[8..12]) as i32;
-                    let size = endian::u64_from(be, &b[16..]);
+                    let sp = self.read_word(a[0])?;
+                    let flags = self.read_u32(a[0] + w as u64)? as i32;
+                    let size = self.read_word(a[0] + 2 * w as u64)?;
                     if flags & 2 != 0 {
                         self.alt = AltStack { sp: 0, flags: 2, size: 0 };
                     } else {
@@ -1128,10 +1180,10 @@ impl<A: LinuxArch> Thread<A> {
                 hsys!(SYS_rt_tgsigqueueinfo, a[0] as i32, a[1] as i32, a[2] as i32, info.p)
             }
             "rt_sigtimedwait" => {
-                let set = self.read_u64(a[0])?;
+                let set = self.read_sigset(a[0])?;
                 if let Some(info) = self.sig.take(!set) {
                     if a[1] != 0 {
-                        self.write_out(a[1], &info.to_guest_bytes(self.be()))?;
+                        self.write_out(a[1], &self.proc.arch.siginfo_bytes(&info))?;
                     }
                     return v(info.signo as i64);
                 }
@@ -1139,10 +1191,10 @@ impl<A: LinuxArch> Thread<A> {
                 let ts = self.host_in(a[2], 16, W8)?;
                 let hs = set & !(signal::bit(signal::SIGKILL) | signal::bit(signal::SIGSTOP));
                 let r = hsys!(SYS_rt_sigtimedwait, &hs as *const u64, info, ts.p, 8)?;
-                if self.be() && a[1] != 0 {
+                if (self.be() || self.word() == 4) && a[1] != 0 {
                     let mut raw = [0u8; 128];
                     self.proc.mem.read_bytes(a[1], &mut raw).map_err(|_| EFAULT as i64)?;
-                    self.write_out(a[1], &signal::SigInfo::from_host_bytes(raw).to_guest_bytes(true))?;
+                    self.write_out(a[1], &self.proc.arch.siginfo_bytes(&signal::SigInfo::from_host_bytes(raw)))?;
                 }
                 Ok(r)
             }
@@ -1480,24 +1532,24 @@ impl<A: LinuxArch> Thread<A> {
         }
         let idx = (sig - 1) as usize;
         let cur = self.proc.action(sig);
+        // struct sigaction: handler, flags, restorer (longs), then the mask.
+        let w = self.word();
         if old != 0 {
-            let be = self.be();
-            let mut b = [0u8; 32];
-            b[..8].copy_from_slice(&endian::u64_bytes(be, cur.handler));
-            b[8..16].copy_from_slice(&endian::u64_bytes(be, cur.flags));
-            b[16..24].copy_from_slice(&endian::u64_bytes(be, cur.restorer));
-            b[24..].copy_from_slice(&endian::u64_bytes(be, cur.mask));
-            self.write_out(old, &b)?;
+            self.ptr(old, 3 * w + 8, true)?;
+            self.put_word(old, cur.handler)?;
+            self.put_word(old + w, cur.flags)?;
+            self.put_word(old + 2 * w, cur.restorer)?;
+            self.put_sigset(old + 3 * w, cur.mask)?;
         }
         if new != 0 {
             if signal::uncatchable(sig) {
                 return Err(libc::EINVAL as i64);
             }
             let act = SigAction {
-                handler: self.read_u64(new)?,
-                flags: self.read_u64(new + 8)?,
-                restorer: self.read_u64(new + 16)?,
-                mask: self.read_u64(new + 24)?,
+                handler: self.read_word(new)?,
+                flags: self.read_word(new + w)?,
+                restorer: self.read_word(new + 2 * w)?,
+                mask: self.read_sigset(new + 3 * w)?,
             };
             self.proc.actions.lock().unwrap_or_else(|e| e.into_inner())[idx] = act;
             signal::mirror_action(sig, &act);
@@ -1538,12 +1590,7 @@ impl<A: LinuxArch> Thread<A> {
     fn siginfo_in(&self, addr: u64) -> Result<HostIn, i64> {
         let mut raw = [0u8; 128];
         self.proc.mem.read_bytes(addr, &mut raw).map_err(|_| libc::EFAULT as i64)?;
-        if self.be() {
-            let signo = endian::u32_from(true, &raw[0..4]) as i32;
-            let code = endian::u32_from(true, &raw[8..12]) as i32;
-            endian::swap_siginfo(&mut raw, signo, code);
-        }
-        let mut buf = raw.to_vec();
+        let mut buf = self.proc.arch.siginfo_from_guest(&raw).to_vec();
         let p = buf.as_mut_ptr().cast();
         Ok(HostIn { _buf: buf, p })
     }

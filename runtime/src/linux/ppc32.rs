@@ -1,0 +1,355 @@
+//! 32-bit PowerPC Linux (the SysV ABI: big-endian, ILP32): the [`LinuxArch`] of
+//! `EM_PPC` programs.
+//!
+//! - System calls: `sc` with the number in r0 and arguments in r3..r8 (32 bits each;
+//!   64-bit arguments take an aligned register pair, high word first, see
+//!   [`super::compat32`]); the result goes to r3, and on error r3 holds the positive
+//!   errno and CR0.SO is set.
+//! - Program start: r1 = the stack pointer (argc), the other registers zero; the
+//!   thread pointer is r2.
+//! - Signal frames follow `arch/powerpc/kernel/signal_32.c` (`handle_rt_signal32`): an
+//!   `rt_sigframe` holding the 32-bit siginfo, then the ucontext (uc_regs pointing at
+//!   its mcontext: mc_gregs[48], mc_fregs[33], the AltiVec registers) and the
+//!   trampoline; the handler runs on a new 64 + 16-byte frame below it with r3 =
+//!   signal, r4 = &siginfo, r5 = &ucontext, r6 = the frame, and LR at the
+//!   `rt_sigreturn` trampoline.
+//! - Auxiliary vector: AT_HWCAP claims a 32-bit CPU with FPU, MMU and AltiVec (the
+//!   frontend's vector unit works in 32-bit mode); AT_DCACHEBSIZE and AT_ICACHEBSIZE
+//!   are the frontend's cache block (dcbz clears 128 bytes).
+//! - Guest addresses are 32 bits: the address space is 4 GiB.
+
+use super::arch::{AltStack, LinuxArch};
+use super::elf::Arch;
+use super::endian;
+use super::signal::{SigAction, SigInfo, SA_ONSTACK};
+use super::sysno_ppc32;
+use crate::usermem::UserMemory;
+use mimic_frontend::ppc::{Ppc, PpcMode, Regs};
+use mimic_frontend::Frontend;
+use mimic_ir::{MemFault, StateBuf, StateLayout};
+use std::sync::Arc;
+
+/// 32-bit big-endian PowerPC Linux.
+pub struct Ppc32Linux {
+    layout: Arc<StateLayout>,
+    regs: Regs,
+}
+
+impl Default for Ppc32Linux {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// AT_HWCAP bits (arch/powerpc/include/uapi/asm/cputable.h).
+const PPC_FEATURE_32: u64 = 0x8000_0000;
+const PPC_FEATURE_HAS_ALTIVEC: u64 = 0x1000_0000;
+const PPC_FEATURE_HAS_FPU: u64 = 0x0800_0000;
+const PPC_FEATURE_HAS_MMU: u64 = 0x0400_0000;
+
+const AT_DCACHEBSIZE: u64 = 19;
+const AT_ICACHEBSIZE: u64 = 20;
+const AT_UCACHEBSIZE: u64 = 21;
+
+// The signal frame, offsets from the frame: siginfo (128 bytes), then the ucontext.
+const FRAME_UC: u64 = 128;
+// struct ucontext (32-bit): uc_flags, uc_link, uc_stack (sp, flags, size), uc_pad[7],
+// uc_regs, uc_sigmask, uc_maskext[30], uc_pad2[3], uc_mcontext (16-byte aligned).
+const UC_STACK: u64 = 8;
+const UC_REGS: u64 = 48;
+const UC_SIGMASK: u64 = 52;
+const UC_MCONTEXT: u64 = 192;
+// struct mcontext: mc_gregs[48] (4 bytes), mc_fregs[33] (8), mc_pad[2], mc_vregs[33]
+// (16, aligned).
+const MC_FREGS: u64 = 48 * 4;
+const MC_VREGS: u64 = 464;
+const MCONTEXT_SIZE: u64 = MC_VREGS + 33 * 16;
+const UCONTEXT_SIZE: u64 = UC_MCONTEXT + MCONTEXT_SIZE;
+const FRAME_TRAMP: u64 = FRAME_UC + UCONTEXT_SIZE;
+/// tramp[7] and abigap[56], rounded to 16 bytes.
+const FRAME_SIZE: u64 = (FRAME_TRAMP + 7 * 4 + 56 * 4 + 15) & !15;
+/// __SIGNAL_FRAMESIZE (64) + 16: the caller frame the kernel leaves below the frame.
+const SIGNAL_FRAMESIZE: u64 = 64 + 16;
+// mc_gregs indexes (struct pt_regs).
+const PT_NIP: u64 = 32;
+const PT_MSR: u64 = 33;
+const PT_ORIG_R3: u64 = 34;
+const PT_CTR: u64 = 35;
+const PT_LNK: u64 = 36;
+const PT_XER: u64 = 37;
+const PT_CCR: u64 = 38;
+/// MSR of a 32-bit user thread with FP and AltiVec enabled (MSR_VEC, MSR_FP, PR, ...).
+const USER_MSR: u64 = 0x0200_f032;
+
+const M32: u64 = 0xffff_ffff;
+
+impl Ppc32Linux {
+    pub fn new() -> Ppc32Linux {
+        let fe = Ppc::new(PpcMode::PPC32);
+        Ppc32Linux { layout: fe.layout(), regs: fe.regs().clone() }
+    }
+    fn r(&self, st: &StateBuf, i: usize) -> u64 {
+        st.get(&self.layout, self.regs.r[i]) as u64 & M32
+    }
+    fn set_r(&self, st: &mut StateBuf, i: usize, v: u64) {
+        st.set(&self.layout, self.regs.r[i], (v & M32) as u128);
+    }
+    fn get(&self, st: &StateBuf, slot: mimic_ir::SlotId) -> u64 {
+        st.get(&self.layout, slot) as u64
+    }
+    fn cr(&self, st: &StateBuf) -> u64 {
+        (0..32).fold(0, |acc, i| acc | (self.get(st, self.regs.cr[i]) & 1) << (31 - i))
+    }
+    fn set_cr(&self, st: &mut StateBuf, v: u64) {
+        for i in 0..32 {
+            st.set(&self.layout, self.regs.cr[i], (v >> (31 - i) & 1) as u128);
+        }
+    }
+    fn xer(&self, st: &StateBuf) -> u64 {
+        let r = &self.regs;
+        (self.get(st, r.so) & 1) << 31
+            | (self.get(st, r.ov) & 1) << 30
+            | (self.get(st, r.ca) & 1) << 29
+            | self.get(st, r.xer_bc) & 0x7f
+    }
+    fn set_xer(&self, st: &mut StateBuf, v: u64) {
+        let r = &self.regs;
+        st.set(&self.layout, r.so, (v >> 31 & 1) as u128);
+        st.set(&self.layout, r.ov, (v >> 30 & 1) as u128);
+        st.set(&self.layout, r.ca, (v >> 29 & 1) as u128);
+        st.set(&self.layout, r.xer_bc, (v & 0x7f) as u128);
+    }
+}
+
+impl LinuxArch for Ppc32Linux {
+    type Fe = Ppc;
+    fn elf_arch(&self) -> Arch {
+        Arch::Ppc
+    }
+    fn frontend(&self) -> Ppc {
+        Ppc::new(PpcMode::PPC32)
+    }
+    fn layout(&self) -> Arc<StateLayout> {
+        self.layout.clone()
+    }
+    fn addr_bits(&self) -> u8 {
+        32
+    }
+    fn word(&self) -> u64 {
+        4
+    }
+    fn big_endian(&self) -> bool {
+        true
+    }
+    fn machine(&self) -> &'static str {
+        "ppc"
+    }
+    fn platform(&self) -> &'static str {
+        // Linux names the CPU; QEMU, the reference the tests compare with, gives none.
+        ""
+    }
+    fn hwcap(&self) -> (u64, u64) {
+        (PPC_FEATURE_32 | PPC_FEATURE_HAS_FPU | PPC_FEATURE_HAS_MMU | PPC_FEATURE_HAS_ALTIVEC, 0)
+    }
+    fn extra_auxv(&self) -> Vec<(u64, u64)> {
+        let line = mimic_frontend::ppc::lift::DCACHE_LINE;
+        vec![(AT_DCACHEBSIZE, line), (AT_ICACHEBSIZE, line), (AT_UCACHEBSIZE, 0)]
+    }
+    fn minsigstksz(&self) -> Option<u64> {
+        None
+    }
+    fn syscall_name(&self, nr: u64) -> Option<&'static str> {
+        sysno_ppc32::name(nr)
+    }
+    fn tty(&self) -> &'static super::tty::TtyAbi {
+        &super::tty::PPC
+    }
+    fn open_flags(&self) -> &'static super::syscall::OpenFlagMap {
+        &super::syscall::PPC_OPEN_FLAGS
+    }
+    fn stat_bytes(&self, st: &libc::stat) -> Vec<u8> {
+        super::syscall::compat32::stat64_ppc32(st).to_vec()
+    }
+    fn siginfo_bytes(&self, info: &SigInfo) -> [u8; 128] {
+        endian::siginfo_to_ilp32_be(&info.to_bytes(), info.signo, info.code)
+    }
+    fn siginfo_from_guest(&self, raw: &[u8; 128]) -> [u8; 128] {
+        endian::siginfo_from_ilp32_be(raw)
+    }
+
+    fn init_state(&self, _mem: &UserMemory, st: &mut StateBuf, pc: u64, sp: u64, _reloc: u64) {
+        st.bytes_mut().fill(0);
+        self.set_sp(st, sp);
+        self.set_pc(st, pc);
+    }
+    fn pc(&self, st: &StateBuf) -> u64 {
+        st.get(&self.layout, self.regs.pc) as u64 & M32
+    }
+    fn set_pc(&self, st: &mut StateBuf, pc: u64) {
+        st.set(&self.layout, self.regs.pc, (pc & M32) as u128);
+    }
+    fn sp(&self, st: &StateBuf) -> u64 {
+        self.r(st, 1)
+    }
+    fn set_sp(&self, st: &mut StateBuf, sp: u64) {
+        self.set_r(st, 1, sp);
+    }
+    fn syscall(&self, st: &StateBuf) -> (u64, [u64; 6]) {
+        (self.r(st, 0), std::array::from_fn(|i| self.r(st, 3 + i)))
+    }
+    fn set_syscall_result(&self, st: &mut StateBuf, ret: i64) {
+        let err = (-4095..0).contains(&ret);
+        self.set_r(st, 3, if err { (-ret) as u64 } else { ret as u64 });
+        st.set(&self.layout, self.regs.cr[3], err as u128);
+    }
+    fn restart_syscall(&self, st: &mut StateBuf) {
+        let pc = self.pc(st);
+        self.set_pc(st, pc.wrapping_sub(4));
+    }
+    fn set_tls(&self, st: &mut StateBuf, tls: u64) {
+        self.set_r(st, 2, tls);
+    }
+    fn clone_child(&self, st: &mut StateBuf, new_sp: u64) {
+        self.set_r(st, 3, 0);
+        st.set(&self.layout, self.regs.cr[3], 0);
+        if new_sp != 0 {
+            self.set_sp(st, new_sp);
+        }
+    }
+
+    fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)> {
+        // icbi RA, RB: the block holding (RA|0) + RB.
+        let mut w = [0u8; 4];
+        mem.fetch_bytes(pc, &mut w).ok()?;
+        let w = u32::from_be_bytes(w);
+        let (ra, rb) = ((w >> 16 & 31) as usize, (w >> 11 & 31) as usize);
+        let base = if ra == 0 { 0 } else { self.r(st, ra) };
+        let line = mimic_frontend::ppc::lift::DCACHE_LINE;
+        let addr = base.wrapping_add(self.r(st, rb)) & M32 & !(line - 1);
+        Some((addr..addr + line, (pc + 4) & M32))
+    }
+
+    fn sigtramp_code(&self) -> Vec<u8> {
+        // li r0, 172 (rt_sigreturn); sc
+        [0x3800_00acu32, 0x4400_0002].iter().flat_map(|&w| w.to_be_bytes()).collect()
+    }
+
+    fn setup_frame(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        info: &SigInfo,
+        act: &SigAction,
+        restorer: u64,
+        old_mask: u64,
+        alt: &AltStack,
+    ) -> Result<(), MemFault> {
+        let sp = self.sp(st);
+        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
+        let top = if act.flags & SA_ONSTACK != 0 && on_alt { alt.sp + alt.size } else { sp };
+        let frame = (top - FRAME_SIZE) & !15;
+        let newsp = frame - SIGNAL_FRAMESIZE;
+        let mut buf = vec![0u8; (FRAME_SIZE + SIGNAL_FRAMESIZE) as usize];
+        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
+            let o = (at - newsp) as usize;
+            buf[o..o + v.len()].copy_from_slice(v);
+        };
+        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
+        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_be_bytes());
+        // The back chain of the handler's caller frame.
+        put32(&mut buf, newsp, sp);
+        put(&mut buf, frame, &self.siginfo_bytes(info));
+        let uc = frame + FRAME_UC;
+        let mc = uc + UC_MCONTEXT;
+        put32(&mut buf, uc + UC_STACK, alt.sp);
+        let ss_flags: u64 = if alt.size == 0 { 2 } else { 0 }; // SS_DISABLE
+        put32(&mut buf, uc + UC_STACK + 4, ss_flags);
+        put32(&mut buf, uc + UC_STACK + 8, alt.size);
+        put32(&mut buf, uc + UC_REGS, mc);
+        put(&mut buf, uc + UC_SIGMASK, &endian::sigset_bytes(true, 4, old_mask));
+        for i in 0..32 {
+            put32(&mut buf, mc + 4 * i as u64, self.r(st, i));
+        }
+        put32(&mut buf, mc + 4 * PT_NIP, self.pc(st));
+        put32(&mut buf, mc + 4 * PT_MSR, USER_MSR);
+        put32(&mut buf, mc + 4 * PT_ORIG_R3, self.r(st, 3));
+        put32(&mut buf, mc + 4 * PT_CTR, self.get(st, self.regs.ctr));
+        put32(&mut buf, mc + 4 * PT_LNK, self.get(st, self.regs.lr));
+        put32(&mut buf, mc + 4 * PT_XER, self.xer(st));
+        put32(&mut buf, mc + 4 * PT_CCR, self.cr(st));
+        // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
+        for i in 0..32 {
+            let v = st.get(&self.layout, self.regs.vs[i]);
+            put64(&mut buf, mc + MC_FREGS + 8 * i as u64, (v >> 64) as u64);
+        }
+        put64(&mut buf, mc + MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
+        // VR0..31, VSCR (the last word of the 33rd quadword), VRSAVE in its first word.
+        let vr = mc + MC_VREGS;
+        for i in 0..32 {
+            let v = st.get(&self.layout, self.regs.vs[32 + i]);
+            put(&mut buf, vr + 16 * i as u64, &v.to_be_bytes());
+        }
+        put32(&mut buf, vr + 16 * 32 + 12, self.get(st, self.regs.vscr));
+        put32(&mut buf, vr + 16 * 32, self.get(st, self.regs.vrsave));
+        mem.write_bytes(newsp, &buf)?;
+
+        self.set_r(st, 1, newsp);
+        self.set_r(st, 3, info.signo as u64);
+        self.set_r(st, 4, frame);
+        self.set_r(st, 5, uc);
+        self.set_r(st, 6, frame);
+        st.set(&self.layout, self.regs.lr, (restorer & M32) as u128);
+        self.set_pc(st, act.handler);
+        Ok(())
+    }
+
+    fn restore_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Result<u64, MemFault> {
+        let uc = self.sp(st) + SIGNAL_FRAMESIZE + FRAME_UC;
+        let mut head = [0u8; UC_MCONTEXT as usize];
+        mem.read_bytes(uc, &mut head)?;
+        let mask = endian::sigset_from(true, 4, &head[UC_SIGMASK as usize..]);
+        // The registers are where uc_regs points (normally the frame's own mcontext).
+        let mc = endian::u32_from(true, &head[UC_REGS as usize..]) as u64;
+        let mut buf = vec![0u8; MCONTEXT_SIZE as usize];
+        mem.read_bytes(mc, &mut buf)?;
+        let at32 = |off: u64| endian::u32_from(true, &buf[off as usize..]) as u64;
+        let at64 = |off: u64| endian::u64_from(true, &buf[off as usize..]);
+        for i in 0..32 {
+            self.set_r(st, i, at32(4 * i as u64));
+        }
+        self.set_pc(st, at32(4 * PT_NIP));
+        st.set(&self.layout, self.regs.ctr, at32(4 * PT_CTR) as u128);
+        st.set(&self.layout, self.regs.lr, at32(4 * PT_LNK) as u128);
+        self.set_xer(st, at32(4 * PT_XER));
+        self.set_cr(st, at32(4 * PT_CCR));
+        for i in 0..32 {
+            let hi = at64(MC_FREGS + 8 * i as u64) as u128;
+            let old = st.get(&self.layout, self.regs.vs[i]);
+            st.set(&self.layout, self.regs.vs[i], hi << 64 | (old & u64::MAX as u128));
+        }
+        st.set(&self.layout, self.regs.fpscr, at64(MC_FREGS + 8 * 32) as u32 as u128);
+        for i in 0..32 {
+            let o = (MC_VREGS + 16 * i as u64) as usize;
+            let v = u128::from_be_bytes(buf[o..o + 16].try_into().unwrap());
+            st.set(&self.layout, self.regs.vs[32 + i], v);
+        }
+        st.set(&self.layout, self.regs.vscr, at32(MC_VREGS + 16 * 32 + 12) as u128);
+        st.set(&self.layout, self.regs.vrsave, at32(MC_VREGS + 16 * 32) as u128);
+        Ok(mask)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_layout_is_the_kernels() {
+        // struct ucontext (32-bit): 1184 bytes, the mcontext 16-byte aligned at 192.
+        assert_eq!(UCONTEXT_SIZE, 1184);
+        assert_eq!(MC_VREGS % 16, 0);
+        assert_eq!((FRAME_UC + UC_MCONTEXT) % 16, 0);
+        // siginfo + ucontext + tramp[7] + abigap[56], 16-byte aligned.
+        assert_eq!(FRAME_SIZE, (128 + 1184 + 28 + 224 + 15) & !15);
+    }
+}
