@@ -187,6 +187,8 @@ impl<A: LinuxArch> Thread<A> {
             return self.dispatch(n, a);
         }
         match name {
+            // ---- word-sized msghdr and control messages (the shared layer's) ----
+            "sendmsg" | "recvmsg" => self.msg(name == "recvmsg", fd, a[1], a[2] as i32),
             // ---- 64-bit arguments in register pairs ----
             "mmap" => self.mmap(a),
             "mmap2" => self.mmap([a[0], a[1], a[2], a[3], a[4], a[5] << 12]),
@@ -427,9 +429,7 @@ impl<A: LinuxArch> Thread<A> {
             | "clock_adjtime"
             | "settimeofday"
             | "clock_settime"
-            | "stime"
-            | "sendmsg"
-            | "recvmsg" => Err(ENOSYS as i64),
+            | "stime" => Err(ENOSYS as i64),
             _ => {
                 let (n, a) = legacy(name, a).unwrap_or((name, a));
                 if SAME.contains(&n) {

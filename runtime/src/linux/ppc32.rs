@@ -164,6 +164,9 @@ impl LinuxArch for Ppc32Linux {
     fn tty(&self) -> &'static super::tty::TtyAbi {
         &super::tty::PPC
     }
+    fn socket_options(&self) -> &'static [(i32, i32)] {
+        &super::syscall::PPC_SOCKET_OPTIONS
+    }
     fn open_flags(&self) -> &'static super::syscall::OpenFlagMap {
         &super::syscall::PPC_OPEN_FLAGS
     }

@@ -114,33 +114,79 @@ fn futex_op_fn(enc: u32) -> Option<impl Fn(i32) -> i32> {
 /// SO_PASSCRED, SO_PEERCRED.
 pub const PPC_SOCKET_OPTIONS: [(i32, i32); 6] = [(16, 18), (17, 19), (18, 20), (19, 21), (20, 16), (21, 17)];
 
-/// Convert a buffer of control messages (`cmsghdr { u64 len; i32 level, type }`, then
-/// data, each aligned to 8) between host order and the other byte order, in place;
-/// `from_guest` says which order the lengths are in now. SCM_RIGHTS (file descriptors)
-/// and SCM_CREDENTIALS (pid, uid, gid) data are ints; other data is left as it is.
-fn swap_cmsgs(buf: &mut [u8], from_guest: bool) {
+/// Control-message data that is a list of ints: SCM_RIGHTS (file descriptors) and
+/// SCM_CREDENTIALS (pid, uid, gid). Other data is copied as it is.
+fn cmsg_ints(level: i32, ty: i32) -> bool {
+    level == libc::SOL_SOCKET && (ty == libc::SCM_RIGHTS || ty == libc::SCM_CREDENTIALS)
+}
+
+/// A guest's control messages (`cmsghdr { word len; int level, type; }`, then the
+/// data, each message aligned to the word size `w`; guest byte order) in the host's
+/// layout. `None` for a malformed length (the kernel's EINVAL).
+fn cmsgs_to_host(g: &[u8], be: bool, w: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
     let mut o = 0;
-    while o + 16 <= buf.len() {
-        let raw = u64::from_ne_bytes(buf[o..o + 8].try_into().expect("8 bytes"));
-        let len = if from_guest { raw.swap_bytes() } else { raw } as usize;
-        let (level, ty) = {
-            let get = |i: usize| i32::from_ne_bytes(buf[i..i + 4].try_into().expect("4 bytes"));
-            let (l, t) = (get(o + 8), get(o + 12));
-            if from_guest {
-                (l.swap_bytes(), t.swap_bytes())
-            } else {
-                (l, t)
-            }
+    let hdr = w + 8;
+    while o + hdr <= g.len() {
+        let len = if w == 8 {
+            endian::u64_from(be, &g[o..o + 8]) as usize
+        } else {
+            endian::u32_from(be, &g[o..o + 4]) as usize
         };
-        if len < 16 || o + len > buf.len() {
+        let level = endian::u32_from(be, &g[o + w..o + w + 4]) as i32;
+        let ty = endian::u32_from(be, &g[o + w + 4..o + w + 8]) as i32;
+        if len < hdr || o + len > g.len() {
+            return None;
+        }
+        let mut data = g[o + hdr..o + len].to_vec();
+        if be && cmsg_ints(level, ty) {
+            swap_fields(&mut data, W4);
+        }
+        out.extend_from_slice(&((16 + data.len()) as u64).to_ne_bytes());
+        out.extend_from_slice(&level.to_ne_bytes());
+        out.extend_from_slice(&ty.to_ne_bytes());
+        out.extend_from_slice(&data);
+        out.resize(out.len().next_multiple_of(8), 0);
+        o += len.next_multiple_of(w);
+    }
+    Some(out)
+}
+
+/// The host's control messages (from recvmsg) in a guest's layout (see
+/// [`cmsgs_to_host`]), at most `cap` bytes of them: whether some did not fit.
+fn cmsgs_to_guest(h: &[u8], be: bool, w: usize, cap: usize) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut o = 0;
+    let hdr = w + 8;
+    while o + 16 <= h.len() {
+        let len = u64::from_ne_bytes(h[o..o + 8].try_into().expect("8 bytes")) as usize;
+        let level = i32::from_ne_bytes(h[o + 8..o + 12].try_into().expect("4 bytes"));
+        let ty = i32::from_ne_bytes(h[o + 12..o + 16].try_into().expect("4 bytes"));
+        if len < 16 || o + len > h.len() {
             break;
         }
-        swap_fields(&mut buf[o..o + 16], &[8, 4, 4]);
-        if level == libc::SOL_SOCKET && (ty == libc::SCM_RIGHTS || ty == libc::SCM_CREDENTIALS) {
-            swap_fields(&mut buf[o + 16..o + len], W4);
+        let mut data = h[o + 16..o + len].to_vec();
+        if out.len() + hdr + data.len() > cap {
+            return (out, true);
         }
-        o += (len + 7) & !7;
+        if be && cmsg_ints(level, ty) {
+            swap_fields(&mut data, W4);
+        }
+        let glen = (hdr + data.len()) as u64;
+        out.extend_from_slice(&if w == 8 {
+            endian::u64_bytes(be, glen).to_vec()
+        } else {
+            endian::u32_bytes(be, glen as u32).to_vec()
+        });
+        out.extend_from_slice(&endian::u32_bytes(be, level as u32));
+        out.extend_from_slice(&endian::u32_bytes(be, ty as u32));
+        out.extend_from_slice(&data);
+        // Each message takes its aligned space, clipped at the buffer's end (as the
+        // kernel counts msg_controllen).
+        out.resize(out.len().next_multiple_of(w).min(cap), 0);
+        o += len.next_multiple_of(8);
     }
+    (out, false)
 }
 
 /// Guest open flags to host flags.
@@ -1211,54 +1257,62 @@ impl<A: LinuxArch> Thread<A> {
         map.iter().find(|&&(g, _)| g == opt).map_or(opt, |&(_, h)| h)
     }
 
-    /// sendmsg/recvmsg: the guest's `struct msghdr` (the LP64 layout: name, namelen,
-    /// iov, iovlen, control, controllen, flags) rebuilt with host pointers. Control
-    /// messages have x86-64's layout in little-endian guests' memory; a big-endian
-    /// guest's are converted (see [`swap_cmsgs`]).
+    /// sendmsg/recvmsg: the guest's `struct msghdr` (name, namelen, iov, iovlen,
+    /// control, controllen, flags, in words of the guest's size) rebuilt with host
+    /// pointers. Control messages have x86-64's layout in a 64-bit little-endian
+    /// guest's memory and are used in place; other guests' are converted (see
+    /// [`cmsgs_to_host`], [`cmsgs_to_guest`]).
     fn msg(&mut self, recv: bool, fd: i64, addr: u64, flags: i32) -> R {
-        let name = self.read_u64(addr)?;
-        let namelen = self.read_u32(addr + 8)?;
-        let iov = self.read_u64(addr + 16)?;
-        let iovlen = self.read_u64(addr + 24)?;
-        let control = self.read_u64(addr + 32)?;
-        let controllen = self.read_u64(addr + 40)?;
+        let w = self.word();
+        let name = self.read_word(addr)?;
+        let namelen = self.read_u32(addr + w)?;
+        let iov = self.read_word(addr + 2 * w)?;
+        let iovlen = self.read_word(addr + 3 * w)?;
+        let control = self.read_word(addr + 4 * w)?;
+        let controllen = self.read_word(addr + 5 * w)?;
         let mut iovs = self.iovecs(iov, iovlen, recv)?;
-        self.ptr_opt(name, namelen as u64, recv)?;
+        let name_p = self.ptr_opt(name, namelen as u64, recv)?;
         let sa = if recv { None } else { Some(self.host_in(name, namelen as u64, SOCKADDR)?) };
-        let cmsg_ptr = self.ptr_opt(control, controllen, recv)?;
-        // A big-endian guest's control messages go through a host-order copy.
+        let cmsg_p = self.ptr_opt(control, controllen, recv)?;
+        let convert = control != 0 && (self.be() || w == 4);
         let mut cbuf = Vec::new();
-        if self.be() && control != 0 {
-            cbuf = vec![0u8; controllen as usize];
-            if !recv {
-                self.proc.mem.read_bytes(control, &mut cbuf).map_err(|_| libc::EFAULT as i64)?;
-                swap_cmsgs(&mut cbuf, true);
+        if convert {
+            if recv {
+                // Room for the host's larger headers and alignment.
+                cbuf = vec![0u8; 2 * controllen as usize + 64];
+            } else {
+                let mut g = vec![0u8; controllen as usize];
+                self.proc.mem.read_bytes(control, &mut g).map_err(|_| libc::EFAULT as i64)?;
+                cbuf = cmsgs_to_host(&g, self.be(), w as usize).ok_or(libc::EINVAL as i64)?;
             }
         }
         // SAFETY: an all-zero msghdr is valid (null pointers, zero lengths).
         let mut h: libc::msghdr = unsafe { std::mem::zeroed() };
-        h.msg_name = match &sa {
-            Some(sa) => sa.p,
-            None => self.ptr_opt(name, namelen as u64, true)?,
-        };
+        h.msg_name = sa.as_ref().map_or(name_p, |sa| sa.p);
         h.msg_namelen = namelen;
         h.msg_iov = iovs.as_mut_ptr();
         h.msg_iovlen = iovs.len();
-        h.msg_control = if cbuf.is_empty() { cmsg_ptr } else { cbuf.as_mut_ptr().cast() };
-        h.msg_controllen = controllen as usize;
+        (h.msg_control, h.msg_controllen) =
+            if convert { (cbuf.as_mut_ptr().cast(), cbuf.len()) } else { (cmsg_p, controllen as usize) };
         let hp = &mut h as *mut libc::msghdr;
         let nr = if recv { libc::SYS_recvmsg } else { libc::SYS_sendmsg };
         let r = bsys!(self, nr, fd, hp, flags);
         if recv && r.is_ok() {
-            if !cbuf.is_empty() {
-                let n = h.msg_controllen.min(cbuf.len());
-                swap_cmsgs(&mut cbuf[..n], false);
-                self.write_out(control, &cbuf[..n])?;
+            let mut mflags = h.msg_flags;
+            let mut clen = h.msg_controllen as u64;
+            if convert {
+                let (g, truncated) =
+                    cmsgs_to_guest(&cbuf[..h.msg_controllen], self.be(), w as usize, controllen as usize);
+                self.write_out(control, &g)?;
+                clen = g.len() as u64;
+                if truncated {
+                    mflags |= libc::MSG_CTRUNC;
+                }
             }
             self.swap_guest(name, (h.msg_namelen as u64).min(namelen as u64).min(2), SOCKADDR);
-            self.put_u32(addr + 8, h.msg_namelen)?;
-            self.put_u64(addr + 40, h.msg_controllen as u64)?;
-            self.put_u32(addr + 48, h.msg_flags as u32)?;
+            self.put_u32(addr + w, h.msg_namelen)?;
+            self.put_word(addr + 5 * w, clen)?;
+            self.put_u32(addr + 6 * w, mflags as u32)?;
         }
         r
     }
@@ -1801,6 +1855,36 @@ fn read_head(path: &[u8], buf: &mut [u8]) -> Result<usize, i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One SCM_RIGHTS message of two fds (7, 9), from a 32-bit big-endian guest's
+    /// layout to the host's and back; the host's message does not fit in a guest
+    /// buffer one int short.
+    #[test]
+    fn control_messages_convert_between_layouts() {
+        let mut g = Vec::new();
+        for v in [20u32, libc::SOL_SOCKET as u32, libc::SCM_RIGHTS as u32, 7, 9] {
+            g.extend_from_slice(&v.to_be_bytes());
+        }
+        let h = cmsgs_to_host(&g, true, 4).expect("well-formed");
+        let mut want = Vec::new();
+        want.extend_from_slice(&24u64.to_ne_bytes());
+        for v in [libc::SOL_SOCKET, libc::SCM_RIGHTS, 7, 9] {
+            want.extend_from_slice(&v.to_ne_bytes());
+        }
+        assert_eq!(h, want);
+        assert_eq!(cmsgs_to_guest(&h, true, 4, 64), (g.clone(), false));
+        assert_eq!(cmsgs_to_guest(&h, true, 4, 16), (Vec::new(), true));
+        // A 64-bit big-endian guest: 16-byte header.
+        let h64 = cmsgs_to_guest(&h, true, 8, 64).0;
+        assert_eq!(&h64[..8], &24u64.to_be_bytes());
+        assert_eq!(&h64[16..24], &[0, 0, 0, 7, 0, 0, 0, 9]);
+        assert_eq!(cmsgs_to_host(&h64, true, 8).expect("well-formed"), h);
+        // A length past the buffer, or shorter than the header: EINVAL.
+        assert_eq!(cmsgs_to_host(&g[..16], true, 4), None);
+        let mut short = g.clone();
+        short[..4].copy_from_slice(&8u32.to_be_bytes());
+        assert_eq!(cmsgs_to_host(&short, true, 4), None);
+    }
 
     /// Guest values from the cross headers (asm-generic/fcntl.h for AArch64,
     /// powerpc64le-linux-gnu's asm/fcntl.h for PowerPC); host values from the libc
