@@ -7,7 +7,7 @@
 # (/usr/bin/time %M), whether mimic's output equals qemu's; then the
 # geomeans, and start-up: busybox `true`, median of 20, mimic vs qemu.
 #
-#   scripts/bench-user.sh [--arch aarch64|ppc64le|ppc64] [--reps N] [--only a,b]
+#   scripts/bench-user.sh [--arch aarch64|ppc64le|ppc64|ppc] [--reps N] [--only a,b]
 #                         [--quick] [--json FILE] [--tsv FILE] [--mimic PATH]
 #                         [--no-startup]
 #
@@ -16,7 +16,7 @@
 # `cargo build --release` when missing).  Sizes: BENCH_ARG_<name>=... overrides
 # a workload's argument.  Needs the guest's cross gcc (aarch64-linux-gnu-gcc,
 # powerpc64le-linux-gnu-gcc, ...), gcc, qemu-<arch>-static; busybox for start-up
-# comes from tests/guest/busybox.sh (Debian has none for big-endian ppc64).
+# comes from tests/guest/busybox.sh (Debian has none for big-endian ppc64 or ppc).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +42,8 @@ case $arch in
 aarch64) triple=aarch64-linux-gnu qemu=qemu-aarch64-static dpkg_arch=arm64 ;;
 ppc64le) triple=powerpc64le-linux-gnu qemu=qemu-ppc64le-static dpkg_arch=ppc64el ;;
 ppc64) triple=powerpc64-linux-gnu qemu=qemu-ppc64-static dpkg_arch= ;;
-*) die "unknown --arch $arch (aarch64, ppc64le, ppc64)" ;;
+ppc) triple=powerpc-linux-gnu qemu=qemu-ppc-static dpkg_arch= ;;
+*) die "unknown --arch $arch (aarch64, ppc64le, ppc64, ppc)" ;;
 esac
 for t in $triple-gcc gcc $qemu; do
     command -v $t >/dev/null || die "$t not found"
