@@ -1,6 +1,7 @@
 //! `mimic bench` end to end: `translate` on the bundled AArch64 example (every stage
 //! does work, the JSON follows its schema, regions add up, corrupted code shows up as
-//! failures with reasons, the SVG plot is well-formed) and `run` (the same guest
+//! failures with reasons, the SVG plot is well-formed), `translate` on every PowerPC
+//! target, and `run` (the same guest
 //! instruction count every run, equal to qemu's own count where qemu is installed).
 
 use serde_json::Value;
@@ -180,6 +181,43 @@ fn translate_reports_work_in_every_stage_of_every_tier() {
     let reasons: Vec<&str> =
         jit["failures"].as_array().unwrap().iter().map(|f| f["reason"].as_str().unwrap()).collect();
     assert!(reasons.iter().any(|r| r.contains("undecodable")), "{reasons:?}");
+}
+
+/// `bench translate` on the hello program built for every PowerPC target: the ELF's
+/// ISA is recognised, the counts add up, and most of the code translates.
+#[test]
+fn translate_covers_every_powerpc_target() {
+    let dir = tmp_dir();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guest/hello.c");
+    for (gcc, arch) in [
+        ("powerpc64le-linux-gnu-gcc", "ppc64le"),
+        ("powerpc64-linux-gnu-gcc", "ppc64"),
+        ("powerpc-linux-gnu-gcc", "ppc"),
+    ] {
+        if !have(gcc) {
+            eprintln!("SKIP {arch}: needs {gcc}");
+            assert!(std::env::var_os("MIMIC_REQUIRE_LINUX_USER").is_none(), "CI requires this test to run");
+            continue;
+        }
+        let exe = dir.join(format!("hello-{arch}"));
+        let st = Command::new(gcc).args(["-O2", "-static", "-o"]).arg(&exe).arg(&src).status().unwrap();
+        assert!(st.success(), "{gcc} failed");
+        // Every region through decode and lift; the first 300 through the JIT too (a
+        // debug build of Cranelift would take minutes for all of them).
+        let v = translate_json(exe.to_str().unwrap(), &["--tier", "interp"]);
+        assert_eq!(v["arch"], arch);
+        counts_add_up(&v);
+        let done = v["tiers"][0]["regions_translated"].as_u64().unwrap();
+        let failed = v["regions"]["failed"].as_u64().unwrap();
+        assert!(done >= 10_000 && done > 4 * failed, "{arch}: {done} translated, {failed} failed");
+        let v = translate_json(exe.to_str().unwrap(), &["--tier", "jit", "--max-regions", "300"]);
+        assert_eq!(v["arch"], arch);
+        counts_add_up(&v);
+        let t = &v["tiers"][0];
+        assert!(t["regions_translated"].as_u64().unwrap() >= 250, "{t}");
+        assert!(t["guest_insns"].as_u64().unwrap() >= 1000, "{t}");
+        assert!(t["host_bytes_per_insn"].as_f64().unwrap() > 1.0, "{t}");
+    }
 }
 
 /// File offset of the ELF entry point (64-bit little-endian ELF, via its PT_LOADs).

@@ -17,6 +17,7 @@ pub mod translate;
 use crate::linux::arch::{Aarch64Linux, LinuxArch};
 use crate::linux::elf::Arch;
 use crate::linux::ppc::Ppc64Linux;
+use crate::linux::ppc32::Ppc32Linux;
 use code::CodeImage;
 use mimic_frontend::Frontend;
 use serde_json::{json, Value};
@@ -45,7 +46,11 @@ impl std::fmt::Display for BenchError {
             BenchError::Io { path, err } => write!(f, "{path}: {err}"),
             BenchError::Code { path, err } => write!(f, "{path}: {err}"),
             BenchError::Unsupported { path, arch } => {
-                write!(f, "{path}: a {} program; mimic translates aarch64 and ppc64le so far", arch.name())
+                write!(
+                    f,
+                    "{path}: a {} program; mimic translates aarch64, ppc64le, ppc64 and ppc (32-bit) so far",
+                    arch.name()
+                )
             }
             BenchError::Compile(e) => write!(f, "{e}"),
             BenchError::Run(m) => write!(f, "{m}"),
@@ -63,6 +68,10 @@ pub fn frontend_for(arch: Arch) -> Option<(Box<dyn Frontend>, Option<u8>)> {
         }
         Arch::Ppc64Le | Arch::Ppc64Be => {
             let a = if arch == Arch::Ppc64Be { Ppc64Linux::new_be() } else { Ppc64Linux::new_le() };
+            Some((Box::new(a.frontend()), Some(a.addr_bits())))
+        }
+        Arch::Ppc => {
+            let a = Ppc32Linux::new();
             Some((Box::new(a.frontend()), Some(a.addr_bits())))
         }
         _ => None,
