@@ -378,13 +378,15 @@ impl<F: Frontend> CodeCache<F> {
         true
     }
 
-    /// Guest pc of the host code at `host_pc`, and whether it is an atomic access.
-    fn fault_site(&self, host_pc: usize) -> Option<(u64, bool)> {
-        self.lock()
-            .compiled
-            .iter()
-            .filter_map(|e| e.compiled.get())
-            .find_map(|c| c.guest_pc_at(host_pc).map(|pc| (pc, c.is_atomic_at(host_pc))))
+    /// The guest instruction of the host code at `host_pc`, if compiled code.
+    fn fault_site(&self, host_pc: usize) -> Option<FaultSite> {
+        self.lock().compiled.iter().filter_map(|e| e.compiled.get()).find_map(|c| {
+            c.guest_pc_at(host_pc).map(|pc| FaultSite {
+                pc,
+                atomic: c.is_atomic_at(host_pc),
+                replay: c.replay_at(host_pc),
+            })
+        })
     }
 
     /// Drop every region decoded from guest bytes overlapping `range` (self-modifying
@@ -451,6 +453,17 @@ const LOOP_BUDGET: u32 = 256;
 
 /// The engine of one guest thread: dispatch loop, lookup table and exit request over a
 /// shared [`CodeCache`].
+/// Where compiled code faulted at the host.
+struct FaultSite {
+    /// The guest instruction.
+    pc: u64,
+    /// Inside an atomic read-modify-write (a fault there is a write).
+    atomic: bool,
+    /// The entry of the speculatively compiled region it is in (see
+    /// [`mimic_backend::cranelift::speculative`]), to re-run in the interpreter.
+    replay: Option<u64>,
+}
+
 pub struct Engine<F: Frontend> {
     id: u64,
     /// Set by [`Engine::request_exit`]; distinguishes the embedder's requests from
@@ -649,6 +662,9 @@ impl<F: Frontend> Engine<F> {
 
     fn dispatch(&mut self, state: &mut StateBuf, mem: &mut dyn GuestMemory) -> Result<Stop, EngineError> {
         let pc_slot = self.layout.pc;
+        // Set after a host fault in a speculatively compiled region: run the region
+        // at the pc slot (its entry) once in the interpreter, which faults precisely.
+        let mut replay = false;
         loop {
             let pc = state.get(&self.layout, pc_slot) as u64;
             if self.control.exit_request.load(Ordering::Relaxed) && !self.absorb_kick() {
@@ -674,7 +690,7 @@ impl<F: Frontend> Engine<F> {
             if self.wants_compile(&e, mem) {
                 self.cache.compile(&e, mem.addr_bits())?;
             }
-            if let Some(c) = e.compiled.get() {
+            if let Some(c) = e.compiled.get().filter(|_| !std::mem::take(&mut replay)) {
                 self.stats.jit_entries += 1;
                 let base = mem.host_base();
                 // SAFETY: `c.entry` was produced by the cache's compiler for a region of
@@ -715,10 +731,16 @@ impl<F: Frontend> Engine<F> {
                         }
                     }
                     Some(JitExit::Fault) => {
-                        let (guest_pc, atomic) = self
-                            .cache
-                            .fault_site(self.ctx.fault_host_pc as usize)
-                            .unwrap_or((state.get(&self.layout, pc_slot) as u64, false));
+                        let site = self.cache.fault_site(self.ctx.fault_host_pc as usize);
+                        if let Some(entry_pc) = site.as_ref().and_then(|s| s.replay) {
+                            // The state buffer is as at that region's entry.
+                            self.stats.fault_replays += 1;
+                            state.set(&self.layout, pc_slot, entry_pc as u128);
+                            replay = true;
+                            continue;
+                        }
+                        let (guest_pc, atomic) =
+                            site.map_or((state.get(&self.layout, pc_slot) as u64, false), |s| (s.pc, s.atomic));
                         state.set(&self.layout, pc_slot, guest_pc as u128);
                         let flags = self.ctx.fault_flags;
                         // An atomic read-modify-write faults as a write, as on hardware

@@ -36,6 +36,8 @@ pub struct Stats {
     pub cache_hits: u64,
     pub invalidations: u64,
     pub regions_invalidated: u64,
+    /// Host faults in speculatively compiled regions, re-run in the interpreter.
+    pub fault_replays: u64,
 }
 
 impl Stats {
@@ -49,6 +51,7 @@ impl Stats {
         self.direct_misses += o.direct_misses;
         self.cache_hits += o.cache_hits;
         self.guest_insns_executed += o.guest_insns_executed;
+        self.fault_replays += o.fault_replays;
     }
 
     /// Returns to the dispatcher: every region run it started (compiled or
@@ -113,6 +116,9 @@ impl Stats {
             let _ = writeln!(s, "guest insns executed    {:>10}", self.guest_insns_executed);
         }
         let _ = writeln!(s, "block cache hits        {:>10}", self.cache_hits);
+        if self.fault_replays > 0 {
+            let _ = writeln!(s, "fault replays           {:>10}", self.fault_replays);
+        }
         let _ = writeln!(
             s,
             "invalidations           {:>10}  ({} regions dropped)",

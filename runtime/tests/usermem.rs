@@ -195,3 +195,48 @@ fn displaced_accesses_near_the_bounds_fault_as_in_the_interpreter() {
         }
     }
 }
+
+/// A loop whose only effects are loads is compiled speculatively: its registers reach
+/// the state buffer only when it is left. When it runs off the end of its data into an
+/// unmapped page, the fault must still be precise (the registers as at the faulting
+/// load, after 1024 iterations), exactly as in the interpreter.
+#[test]
+fn a_fault_inside_a_speculative_loop_is_precise() {
+    const N: u64 = 1024; // words in the data page
+    let code = [
+        li(4, 5000),  // 0: iterations left (more than the page holds)
+        j(1),         // 1: the loop starts a region
+        ld(3, 2),     // 2: r3 = [r2]
+        add(5, 5, 3), // 3: r5 += r3
+        addi(2, 2, 4),
+        addi(4, 4, -1),
+        bnz(4, -4), // 6: back to 2
+        sys(),
+    ];
+    let sum: u64 = (1..=N).map(|i| i * 7).sum();
+    for tier in [Tier::Interp, Tier::Jit, Tier::Auto { threshold: 2 }] {
+        let mut m = UserMemory::new(32).unwrap();
+        m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
+        for (i, w) in code.iter().enumerate() {
+            m.write(CODE + 4 * i as u64, w).unwrap();
+        }
+        m.protect(CODE, PAGE, Prot::RX).unwrap();
+        m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
+        for i in 0..N {
+            m.write(DATA + 4 * i, &((i as u32 + 1) * 7).to_le_bytes()).unwrap();
+        }
+        let mut e = Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });
+        let l = e.layout().clone();
+        let mut st = StateBuf::new(&l);
+        st.set(&l, l.pc, CODE as u128);
+        st.set(&l, l.expect("r2"), DATA as u128);
+        let stop = e.run(&mut st, &mut m).unwrap();
+        let fault = MemFault { addr: DATA + PAGE, write: false, kind: FaultKind::Unmapped };
+        assert_eq!(stop, Stop::Fault { fault, pc: CODE + 8 }, "{tier:?}");
+        let get = |r| st.get(&l, l.expect(r)) as u64;
+        assert_eq!((get("r2"), get("r3"), get("r4"), get("r5")), (DATA + PAGE, N * 7, 5000 - N, sum), "{tier:?}");
+        if tier == Tier::Jit {
+            assert!(e.stats().fault_replays >= 1, "the compiled loop faulted and was re-run: {:?}", e.stats());
+        }
+    }
+}

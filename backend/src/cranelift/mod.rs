@@ -93,6 +93,8 @@ pub fn lookup_index(pc: u64, mask: u64) -> usize {
 
 /// Source-location bit marking host code of an atomic read-modify-write.
 const ATOMIC_LOC: u32 = 1 << 31;
+/// Marks source locations of a speculative loop's code.
+const SPEC_LOC: u32 = 1 << 30;
 
 /// Inaccessible bytes a guest memory with an address-space bound keeps on each side of
 /// its space (see `GuestMemory::addr_bits`). Compiled code checks the base of an
@@ -204,6 +206,13 @@ pub struct CompiledRegion {
     /// (start offset, end offset) of host code of atomic read-modify-writes, whose
     /// faults are writes even when the host instruction that faulted was a load.
     pub atomic_ranges: Vec<(u32, u32)>,
+    /// (start offset, end offset) of the host code of the region's speculative loop
+    /// (see [`speculative`]). Its guest registers reach the state buffer only when it
+    /// is left, so after a host fault in it the buffer still holds the state at the
+    /// region's entry, `replay_pc`, and the caller must re-run the region from there
+    /// in the interpreter to fault precisely.
+    pub spec_ranges: Vec<(u32, u32)>,
+    pub replay_pc: u64,
     /// Where the compile time went.
     pub times: CompileTimes,
 }
@@ -233,6 +242,13 @@ impl CompiledRegion {
         let Some(off) = host_pc.checked_sub(self.entry as usize) else { return false };
         let off = off as u32;
         self.atomic_ranges.iter().any(|&(s, e)| off >= s && off < e)
+    }
+
+    /// The pc to re-run from after a host fault at `host_pc`, if that is in the
+    /// region's speculative loop.
+    pub fn replay_at(&self, host_pc: usize) -> Option<u64> {
+        let off = host_pc.checked_sub(self.entry as usize)? as u32;
+        self.spec_ranges.iter().any(|&(s, e)| off >= s && off < e).then_some(self.replay_pc)
     }
 
     /// The guest pc whose code contains host address `host_pc`, if it is in this region.
@@ -472,7 +488,15 @@ impl Compiler {
             return Err(CompileError::Unsupported(e));
         }
         let times = CompileTimes { build: Default::default(), codegen, emit: t1.elapsed() };
-        Ok(CompiledRegion { entry, code_size: code.len(), srclocs, atomic_ranges: Vec::new(), times })
+        Ok(CompiledRegion {
+            entry,
+            code_size: code.len(),
+            srclocs,
+            atomic_ranges: Vec::new(),
+            spec_ranges: Vec::new(),
+            replay_pc: 0,
+            times,
+        })
     }
 
     /// Compile a verified region. `slots[i]` is the chain slot of the region's i-th
@@ -505,12 +529,16 @@ impl Compiler {
         let build = t0.elapsed();
         let mut c = self.finish()?;
         c.times.build = build;
+        c.replay_pc = region.entry_pc;
         for s in c.srclocs.iter_mut() {
             let loc = s.2 as u32;
             if loc & ATOMIC_LOC != 0 {
                 c.atomic_ranges.push((s.0, s.1));
             }
-            let idx = (loc & !ATOMIC_LOC) as usize;
+            if loc & SPEC_LOC != 0 {
+                c.spec_ranges.push((s.0, s.1));
+            }
+            let idx = (loc & !(ATOMIC_LOC | SPEC_LOC)) as usize;
             s.2 = pcs.get(idx.wrapping_sub(1)).copied().unwrap_or(region.entry_pc);
         }
         Ok(c)
@@ -570,7 +598,70 @@ struct Translator<'a, 'b> {
     fresh: Vec<bool>,
     cur_loc: u32,
     insn_may_fault: bool,
-    pending_back_edges: Vec<(CBlock, BlockId)>,
+    pending_back_edges: Vec<(CBlock, BlockId, usize)>,
+    /// The speculative loop's blocks ([`speculative`]; empty if none): there slot
+    /// variables live across blocks, and the `spec_written` slots are stored only on
+    /// the way out of the loop. `in_spec`: the block being translated is one of them.
+    spec_blocks: Vec<bool>,
+    spec_written: Vec<usize>,
+    in_spec: bool,
+}
+
+/// The blocks of `r` compiled speculatively, if any: the loop through the region's
+/// entry (the blocks on a cycle through block0), when its only effects are guest loads
+/// (no stores, atomics, helper calls or state elements). Its guest registers stay in
+/// host registers across iterations and reach the state buffer when the loop is left.
+/// A host fault inside it (a load from an unmapped page) leaves the buffer as it was
+/// at the region's entry, with nothing else changed that anyone could observe: the
+/// caller re-runs the region from its entry in the interpreter, which faults
+/// precisely, as if this thread had been descheduled at the entry.
+pub fn speculative(r: &Region) -> Option<Vec<bool>> {
+    let n = r.blocks.len();
+    let succs: Vec<Vec<usize>> = r
+        .blocks
+        .iter()
+        .map(|b| {
+            b.insts
+                .last()
+                .map(|&l| r.successors(r.inst(l)).iter().map(|(t, _)| t.0 as usize).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    // Blocks that reach block0 (every block is reachable from it).
+    let mut reaches = vec![false; n];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for b in 0..n {
+            if !reaches[b] && succs[b].iter().any(|&t| t == 0 || reaches[t]) {
+                reaches[b] = true;
+                changed = true;
+            }
+        }
+    }
+    if !reaches[0] {
+        return None;
+    }
+    for (bi, blk) in r.blocks.iter().enumerate() {
+        if !reaches[bi] {
+            continue;
+        }
+        for &i in &blk.insts {
+            if matches!(
+                r.inst(i).op,
+                Opcode::Store
+                    | Opcode::AtomicRmw
+                    | Opcode::Cas
+                    | Opcode::Call
+                    | Opcode::GetElem
+                    | Opcode::SetElem
+                    | Opcode::Fence
+            ) {
+                return None;
+            }
+        }
+    }
+    Some(reaches)
 }
 
 fn trusted() -> MemFlagsData {
@@ -620,6 +711,37 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
         }
         let fresh = vec![false; slot_vars.len()];
+        let spec_blocks = speculative(r).unwrap_or_default();
+        let mut spec_written = Vec::new();
+        if !spec_blocks.is_empty() {
+            // The loop's variables are defined at the entry (one load per slot it
+            // uses), so values flow between its blocks and around it in registers.
+            let mut used = vec![false; slot_vars.len()];
+            let mut written = vec![false; slot_vars.len()];
+            for (_, blk) in r.blocks.iter().enumerate().filter(|&(bi, _)| spec_blocks[bi]) {
+                for &i in &blk.insts {
+                    match (r.inst(i).op, r.inst(i).imm) {
+                        (Opcode::GetSlot, Imm::Slot(sl)) => used[sl.0 as usize] = true,
+                        (Opcode::SetSlot, Imm::Slot(sl)) => {
+                            used[sl.0 as usize] = true;
+                            written[sl.0 as usize] = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for (s, sv) in slot_vars.iter().enumerate() {
+                let Some((var, off, ty)) = *sv else { continue };
+                if used[s] {
+                    let v = b.ins().load(cl_ty(ty), trusted(), p[0], off);
+                    let v = if ty == Type::I1 { b.ins().band_imm_u(v, 1) } else { v };
+                    b.def_var(var, v);
+                }
+            }
+            // An exit stores the pc itself.
+            written[r.layout.pc.0 as usize] = false;
+            spec_written = (0..written.len()).filter(|&s| written[s]).collect();
+        }
         b.ins().jump(blocks[0], &[]);
         let tail_sig = b.import_signature(region_sig(CallConv::Tail));
         let helper_sig = b.import_signature(helper_sig());
@@ -646,6 +768,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             cur_loc: 0,
             insn_may_fault: false,
             pending_back_edges: Vec::new(),
+            spec_blocks,
+            spec_written,
+            in_spec: false,
         }
     }
 
@@ -692,6 +817,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             let blk = &self.r.blocks[bi];
             let cb = self.blocks[bi];
             self.b.switch_to_block(cb);
+            self.in_spec = self.spec_blocks.get(bi).copied().unwrap_or(false);
             // Faults before the block's first `insn` belong to the instruction the block
             // continues (the verifier guarantees it is unique).
             let pc = entry_pcs[bi].unwrap_or(self.r.entry_pc);
@@ -730,12 +856,25 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn set_guest_insn(&mut self, pc: u64) {
         self.guest_pc = pc;
         self.pcs.push(pc);
-        self.cur_loc = self.pcs.len() as u32;
+        self.cur_loc = self.pcs.len() as u32 | if self.in_spec { SPEC_LOC } else { 0 };
         self.b.set_srcloc(SourceLoc::new(self.cur_loc));
         self.insn_may_fault = false;
     }
 
+    /// Before an exit of a speculative region: store the slots it writes.
+    fn flush_spec(&mut self) {
+        if !self.in_spec {
+            return;
+        }
+        for k in 0..self.spec_written.len() {
+            let (var, off, _) = self.slot_vars[self.spec_written[k]].expect("slot variable declared");
+            let v = self.b.use_var(var);
+            self.b.ins().store(trusted(), v, self.state, off);
+        }
+    }
+
     fn ret(&mut self, kind: u64, payload: u64) {
+        self.flush_spec();
         let c = self.b.ins().iconst(ct::I64, ((kind << 32) | payload) as i64);
         self.b.ins().return_(&[c]);
     }
@@ -786,18 +925,28 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// leaves the region if an exit was requested.
     fn branch_target(&mut self, from: usize, to: BlockId) -> CBlock {
         let target = self.blocks[to.0 as usize];
-        if (to.0 as usize) > from {
+        let leaves_spec = self.in_spec && !self.spec_blocks[to.0 as usize];
+        if (to.0 as usize) > from && !leaves_spec {
             return target;
         }
-        let check = self.b.create_block();
-        self.pending_back_edges.push((check, to));
-        check
+        let edge = self.b.create_block();
+        self.pending_back_edges.push((edge, to, from));
+        edge
     }
 
+    /// Fill the edge blocks of the branch just translated: a speculative loop's exits
+    /// store its registers; back edges check for an exit request.
     fn fill_back_edges(&mut self) {
-        for (check, to) in std::mem::take(&mut self.pending_back_edges) {
+        for (check, to, from) in std::mem::take(&mut self.pending_back_edges) {
             let target = self.blocks[to.0 as usize];
             self.b.switch_to_block(check);
+            if self.in_spec && !self.spec_blocks[to.0 as usize] {
+                self.flush_spec();
+                if (to.0 as usize) > from {
+                    self.b.ins().jump(target, &[]);
+                    continue;
+                }
+            }
             let req = self.b.ins().load(ct::I32, trusted(), self.ctx, CTX_EXIT_REQUEST);
             let leave = self.b.create_block();
             self.b.ins().brif(req, leave, &[], target, &[]);
@@ -817,13 +966,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             if inst.op != Opcode::Add || self.r.ty(base) != Type::I64 {
                 break;
             }
-            let konst = |v: Value| match self.r.value_defs[v.0 as usize] {
-                ValueDef::Inst(j) if self.r.inst(j).op == Opcode::Iconst => match self.r.inst(j).imm {
-                    Imm::Int(c) => Some(c as u64 as i64),
-                    _ => None,
-                },
-                _ => None,
-            };
+            let konst = |v: Value| self.int_const(v).map(|c| c as i64);
             let (x, c) = match (konst(inst.args[0]), konst(inst.args[1])) {
                 (_, Some(c)) => (inst.args[0], c),
                 (Some(c), _) => (inst.args[1], c),
@@ -837,12 +980,35 @@ impl<'a, 'b> Translator<'a, 'b> {
         (base, k)
     }
 
+    /// The integer constant `v` is defined as, if any (low 64 bits).
+    fn int_const(&self, v: Value) -> Option<u64> {
+        match self.r.value_defs[v.0 as usize] {
+            ValueDef::Inst(j) if self.r.inst(j).op == Opcode::Iconst => match self.r.inst(j).imm {
+                Imm::Int(c) => Some(c as u64),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether `v` is below `1 << bits` by construction: zero-extended from a type no
+    /// wider (a 32-bit guest's wrapped address), or masked by a constant below it.
+    fn known_below(&self, v: Value, bits: u8) -> bool {
+        let ValueDef::Inst(i) = self.r.value_defs[v.0 as usize] else { return false };
+        let inst = self.r.inst(i);
+        match inst.op {
+            Opcode::Zext => self.r.ty(inst.args[0]).bits() <= bits as u32,
+            Opcode::And => inst.args.iter().any(|&a| self.int_const(a).is_some_and(|c| bits >= 64 || c >> bits == 0)),
+            _ => false,
+        }
+    }
+
     /// Host address of a guest access, after the address-space bound check if any:
     /// of the access's base (see [`ADDR_GUARD`]), unless this block checked it already;
     /// a base out of bounds takes the exact check on the address.
     fn host_addr(&mut self, addr: Value) -> ir::Value {
         let a = self.v(addr);
-        if let Some(bits) = self.addr_bits {
+        if let Some(bits) = self.addr_bits.filter(|&b| !self.known_below(addr, b)) {
             let (base, k) = self.split_offset(addr);
             if self.checked_bases.contains(&base) {
                 return self.b.ins().iadd(self.mem, a);
@@ -1238,6 +1404,7 @@ impl<'a, 'b> Translator<'a, 'b> {
         // The next region may read the pc slot: it holds its entry pc, as after a
         // dispatcher entry.
         self.store_pc_const(pc);
+        self.flush_spec();
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
         self.store_pc_const(pc);
@@ -1279,6 +1446,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             self.bump(CTX_LOOKUP_HITS);
         }
         self.store_pc(pc);
+        self.flush_spec();
         self.b.ins().return_call_indirect(self.tail_sig, code, &[self.state, self.mem, self.ctx]);
         self.b.switch_to_block(leave);
         self.store_pc(pc);
@@ -1538,7 +1706,7 @@ impl<'a, 'b> Translator<'a, 'b> {
             }
             Opcode::GetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
-                if !self.fresh[s.0 as usize] {
+                if !self.fresh[s.0 as usize] && !self.in_spec {
                     self.load_slot(s.0 as usize);
                 }
                 let (var, _, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
@@ -1547,7 +1715,9 @@ impl<'a, 'b> Translator<'a, 'b> {
             Opcode::SetSlot => {
                 let Imm::Slot(s) = inst.imm else { unreachable!() };
                 let (var, off, _) = self.slot_vars[s.0 as usize].expect("slot variable declared");
-                self.b.ins().store(trusted(), a[0], self.state, off);
+                if !self.in_spec {
+                    self.b.ins().store(trusted(), a[0], self.state, off);
+                }
                 self.b.def_var(var, a[0]);
                 self.fresh[s.0 as usize] = true;
                 None
