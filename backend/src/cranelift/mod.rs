@@ -1008,7 +1008,7 @@ impl<'a, 'b> Translator<'a, 'b> {
     /// a base out of bounds takes the exact check on the address.
     fn host_addr(&mut self, addr: Value) -> ir::Value {
         let a = self.v(addr);
-        if let Some(bits) = self.addr_bits.filter(|&b| !self.known_below(addr, b)) {
+        if let Some(bits) = self.addr_bits.filter(|&b| b < 64 && !self.known_below(addr, b)) {
             let (base, k) = self.split_offset(addr);
             if self.checked_bases.contains(&base) {
                 return self.b.ins().iadd(self.mem, a);
