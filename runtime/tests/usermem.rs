@@ -240,3 +240,71 @@ fn a_fault_inside_a_speculative_loop_is_precise() {
         }
     }
 }
+
+/// A compiled loop that also stores (not speculative: its registers go through to the
+/// state buffer as they are written). A load fault after the store of the same
+/// iteration, and a fault of the store itself, must both be precise, with every earlier
+/// store done exactly once, as in the interpreter.
+#[test]
+fn faults_inside_a_compiled_loop_that_stores_are_precise() {
+    const N: u64 = 1024; // words in a page
+    const OUT: u64 = 0x4_0000; // where the running sums go
+    let code = [
+        li(4, 5000),  // 0: iterations left (more than a page holds)
+        j(1),         // 1: the loop starts a region
+        add(5, 5, 3), // 2: r5 += r3 (the previous iteration's word)
+        st(5, 6),     // 3: [r6] = r5
+        ld(3, 2),     // 4: r3 = [r2]
+        addi(2, 2, 4),
+        addi(6, 6, 4),
+        addi(4, 4, -1),
+        bnz(4, -6), // 8: back to 2
+        sys(),
+    ];
+    let word = |i: u64| (i + 1) * 7; // the i-th input word
+    let sum = |n: u64| (0..n).map(word).sum::<u64>(); // r5 in iteration n
+                                                      // (r6 at the start, the faulting iteration, pc and address)
+    let cases = [
+        // The load runs off its page first (the output has two pages).
+        (OUT, N, CODE + 16, DATA + PAGE),
+        // The store runs off its page first, half-way through the input.
+        (OUT + PAGE / 2, N / 2, CODE + 12, OUT + PAGE),
+    ];
+    for (r6, at, pc, addr) in cases {
+        for tier in [Tier::Interp, Tier::Jit] {
+            let mut m = UserMemory::new(32).unwrap();
+            m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
+            for (i, w) in code.iter().enumerate() {
+                m.write(CODE + 4 * i as u64, w).unwrap();
+            }
+            m.protect(CODE, PAGE, Prot::RX).unwrap();
+            m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
+            for i in 0..N {
+                m.write(DATA + 4 * i, &(word(i) as u32).to_le_bytes()).unwrap();
+            }
+            let out_pages = if r6 == OUT { 2 * PAGE } else { PAGE };
+            m.map(Placement::Fixed(OUT), out_pages, Prot::RW).unwrap();
+            let mut e = Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });
+            let l = e.layout().clone();
+            let mut st = StateBuf::new(&l);
+            st.set(&l, l.pc, CODE as u128);
+            st.set(&l, l.expect("r2"), DATA as u128);
+            st.set(&l, l.expect("r6"), r6 as u128);
+            let stop = e.run(&mut st, &mut m).unwrap();
+            let write = pc == CODE + 12;
+            let fault = MemFault { addr, write, kind: FaultKind::Unmapped };
+            assert_eq!(stop, Stop::Fault { fault, pc }, "{tier:?}");
+            let get = |r| st.get(&l, l.expect(r)) as u64;
+            let regs = (get("r2"), get("r3"), get("r4"), get("r5"), get("r6"));
+            let want = (DATA + 4 * at, word(at - 1), 5000 - at, sum(at), r6 + 4 * at);
+            assert_eq!(regs, want, "{tier:?} r6={r6:#x}");
+            // Every iteration stored its sum once (the load-fault case stored its own).
+            let stored = if write { at } else { at + 1 };
+            for i in [0, 1, stored / 2, stored - 1] {
+                let mut b = [0u8; 4];
+                m.read(r6 + 4 * i, &mut b).unwrap();
+                assert_eq!(u32::from_le_bytes(b) as u64, sum(i), "{tier:?} output word {i}");
+            }
+        }
+    }
+}
