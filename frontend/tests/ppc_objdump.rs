@@ -344,19 +344,26 @@ fn real_binaries_match_objdump() {
     }
 }
 
-#[test]
-fn big_endian_corpus_matches_objdump() {
-    if !tool(OBJDUMP_BE) || !tool(GCC_BE) {
-        eprintln!(
-            "SKIP: {OBJDUMP_BE} or {GCC_BE} not found (apt-get install binutils-powerpc64-linux-gnu gcc-powerpc64-linux-gnu)"
-        );
+/// Build each of `progs` with `gcc -O2 -static` (glibc included), list it with
+/// `objdump` and `dump_args`, and check every word mimic decodes in `mode` against it.
+fn corpus_matches(
+    gcc: &str,
+    objdump: &str,
+    packages: &str,
+    dump_args: &[&str],
+    mode: PpcMode,
+    what: &str,
+    progs: &[&str],
+) {
+    if !tool(objdump) || !tool(gcc) {
+        eprintln!("SKIP: {objdump} or {gcc} not found (apt-get install {packages})");
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = scratch("be");
-    for prog in ["hello", "vector"] {
+    let dir = scratch(what);
+    for prog in progs {
         let exe = dir.0.join(prog);
-        let st = Command::new(GCC_BE)
+        let st = Command::new(gcc)
             .args(["-O2", "-static", "-ffp-contract=off", "-I"])
             .arg(root.join("tests/guest"))
             .arg("-o")
@@ -365,44 +372,40 @@ fn big_endian_corpus_matches_objdump() {
             .arg("-lm")
             .status()
             .expect("run gcc");
-        assert!(st.success(), "{GCC_BE} failed on {prog}.c");
-        let lines = objdump_with(OBJDUMP_BE, &["-d", "-M", "power9"], &exe, true);
+        assert!(st.success(), "{gcc} failed on {prog}.c");
+        let lines = objdump_with(objdump, dump_args, &exe, true);
         assert!(lines.len() > 10_000, "{prog}: objdump listed {} words", lines.len());
-        report_in(PpcMode::PPC64, &format!("{prog} -O2 -static (ppc64 big-endian, glibc)"), &lines);
+        report_in(mode, &format!("{prog} -O2 -static ({what}, glibc)"), &lines);
     }
+}
+
+#[test]
+fn big_endian_corpus_matches_objdump() {
+    corpus_matches(
+        GCC_BE,
+        OBJDUMP_BE,
+        "binutils-powerpc64-linux-gnu gcc-powerpc64-linux-gnu",
+        &["-d", "-M", "power9"],
+        PpcMode::PPC64,
+        "ppc64 big-endian",
+        &["hello", "vector"],
+    );
 }
 
 const OBJDUMP_32: &str = "powerpc-linux-gnu-objdump";
 const GCC_32: &str = "powerpc-linux-gnu-gcc";
 
-/// 32-bit PowerPC: corpus programs compiled with `powerpc-linux-gnu-gcc -O2 -static`
-/// (static glibc included), disassembled by `powerpc-linux-gnu-objdump` (its default
-/// 32-bit dialect, which prints the old `y` prediction bit as `+`/`-`) and decoded by
-/// mimic in 32-bit mode.
+/// 32-bit PowerPC: objdump's default 32-bit dialect prints the old `y` prediction bit
+/// as `+`/`-`; mimic decodes in 32-bit mode.
 #[test]
 fn ppc32_corpus_matches_objdump() {
-    if !tool(OBJDUMP_32) || !tool(GCC_32) {
-        eprintln!(
-            "SKIP: {OBJDUMP_32} or {GCC_32} not found (apt-get install binutils-powerpc-linux-gnu gcc-powerpc-linux-gnu)"
-        );
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = scratch("ppc32");
-    for prog in ["hello", "intmath", "fpmath"] {
-        let exe = dir.0.join(prog);
-        let st = Command::new(GCC_32)
-            .args(["-O2", "-static", "-I"])
-            .arg(root.join("tests/guest"))
-            .arg("-o")
-            .arg(&exe)
-            .arg(root.join(format!("tests/guest/{prog}.c")))
-            .arg("-lm")
-            .status()
-            .expect("run gcc");
-        assert!(st.success(), "{GCC_32} failed on {prog}.c");
-        let lines = objdump_with(OBJDUMP_32, &["-d"], &exe, true);
-        assert!(lines.len() > 10_000, "{prog}: objdump listed {} words", lines.len());
-        report_in(PpcMode::PPC32, &format!("{prog} -O2 -static (ppc32, glibc)"), &lines);
-    }
+    corpus_matches(
+        GCC_32,
+        OBJDUMP_32,
+        "binutils-powerpc-linux-gnu gcc-powerpc-linux-gnu",
+        &["-d"],
+        PpcMode::PPC32,
+        "ppc32",
+        &["hello", "intmath", "fpmath"],
+    );
 }
