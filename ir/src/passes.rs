@@ -214,6 +214,14 @@ pub fn forward_state(r: &mut Region) {
         let mut keep = Vec::with_capacity(r.blocks[bi].insts.len());
         for k in 0..r.blocks[bi].insts.len() {
             let id = r.blocks[bi].insts[k];
+            // Uses of values aliased so far (earlier blocks; the maps below need them).
+            if !alias.is_empty() {
+                for a in r.insts[id.0 as usize].args.iter_mut() {
+                    while let Some(&n) = alias.get(a) {
+                        *a = n;
+                    }
+                }
+            }
             let inst = &r.insts[id.0 as usize];
             let mut drop = false;
             match (inst.op, inst.imm) {
@@ -253,9 +261,9 @@ pub fn forward_state(r: &mut Region) {
             }
         }
         r.blocks[bi].insts = keep;
-        // Later blocks may use the aliased values; rewrite now so block-local maps stay valid.
-        apply_aliases(r, &alias);
     }
+    // Uses laid out before their definitions' blocks.
+    apply_aliases(r, &alias);
 }
 
 /// Remove slot writes that are overwritten in the same block before anything can
