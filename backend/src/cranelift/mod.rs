@@ -43,9 +43,10 @@ pub struct JitCtx {
     /// exit or loop back edge.
     pub exit_request: AtomicU32,
     _pad: u32,
-    /// Indirect-exit lookup table (`lookup_mask + 1` entries).
+    /// Indirect-exit lookup table: entry [`lookup_index`] of a guest pc, at byte offset
+    /// `(pc << 2) & lookup_offset_mask` (the table has a power-of-two length).
     pub lookup: *const LookupEntry,
-    pub lookup_mask: u64,
+    pub lookup_offset_mask: u64,
     /// Direct exits taken through a filled chain slot (counted by compiled code).
     pub chain_hits: u64,
     /// Indirect exits that hit the lookup table (counted by compiled code).
@@ -67,7 +68,7 @@ impl JitCtx {
             exit_request: AtomicU32::new(0),
             _pad: 0,
             lookup: lookup.as_ptr(),
-            lookup_mask: lookup.len() as u64 - 1,
+            lookup_offset_mask: (lookup.len() as u64 - 1) * std::mem::size_of::<LookupEntry>() as u64,
             chain_hits: 0,
             lookup_hits: 0,
             saved_rsp: 0,
@@ -88,7 +89,7 @@ pub struct LookupEntry {
 
 /// Index of `pc` in a lookup table with `mask`.
 pub fn lookup_index(pc: u64, mask: u64) -> usize {
-    (((pc >> 2) ^ (pc >> 12)) & mask) as usize
+    (((pc ^ (pc >> 12)) >> 2) & mask) as usize
 }
 
 /// Source-location bit marking host code of an atomic read-modify-write.
@@ -108,7 +109,7 @@ const _: () = assert!(2 * OFFSET_SLACK + 16 <= ADDR_GUARD);
 
 const CTX_EXIT_REQUEST: i32 = 0;
 const CTX_LOOKUP: i32 = 8;
-const CTX_LOOKUP_MASK: i32 = 16;
+const CTX_LOOKUP_OFFSET_MASK: i32 = 16;
 const CTX_CHAIN_HITS: i32 = 24;
 const CTX_LOOKUP_HITS: i32 = 32;
 const CTX_FAULT_ADDR: i32 = 48;
@@ -1421,12 +1422,12 @@ impl<'a, 'b> Translator<'a, 'b> {
     fn indirect_exit(&mut self, target: Value, hint: ExitHint) {
         let pc = self.v(target);
         let table = self.b.ins().load(ct::I64, trusted(), self.ctx, CTX_LOOKUP);
-        let mask = self.b.ins().load(ct::I64, trusted(), self.ctx, CTX_LOOKUP_MASK);
-        let a = self.b.ins().ushr_imm_u(pc, 2);
-        let c = self.b.ins().ushr_imm_u(pc, 12);
-        let h = self.b.ins().bxor(a, c);
-        let h = self.b.ins().band(h, mask);
-        let off = self.b.ins().ishl_imm_u(h, 4);
+        let mask = self.b.ins().load(ct::I64, trusted(), self.ctx, CTX_LOOKUP_OFFSET_MASK);
+        // (((pc ^ pc >> 12) >> 2) & (len - 1)) * 16 (see `lookup_index`).
+        let h = self.b.ins().ushr_imm_u(pc, 12);
+        let h = self.b.ins().bxor(pc, h);
+        let off = self.b.ins().ishl_imm_u(h, 2);
+        let off = self.b.ins().band(off, mask);
         let e = self.b.ins().iadd(table, off);
         let epc = self.b.ins().load(ct::I64, trusted(), e, 0);
         let hit = self.b.ins().icmp(CIntCC::Equal, epc, pc);
@@ -1827,7 +1828,8 @@ impl<'a, 'b> Translator<'a, 'b> {
 const _: () = {
     assert!(std::mem::offset_of!(JitCtx, exit_request) == CTX_EXIT_REQUEST as usize);
     assert!(std::mem::offset_of!(JitCtx, lookup) == CTX_LOOKUP as usize);
-    assert!(std::mem::offset_of!(JitCtx, lookup_mask) == CTX_LOOKUP_MASK as usize);
+    assert!(std::mem::offset_of!(JitCtx, lookup_offset_mask) == CTX_LOOKUP_OFFSET_MASK as usize);
+    assert!(std::mem::size_of::<LookupEntry>() == 16);
     assert!(std::mem::offset_of!(JitCtx, chain_hits) == CTX_CHAIN_HITS as usize);
     assert!(std::mem::offset_of!(JitCtx, lookup_hits) == CTX_LOOKUP_HITS as usize);
     assert!(std::mem::offset_of!(JitCtx, saved_rsp) == 40);
