@@ -662,6 +662,15 @@ pub fn speculative(r: &Region) -> Option<Vec<bool>> {
             }
         }
     }
+    // Leaving the loop goes through an edge block that stores the registers; it takes
+    // no block arguments.
+    for (_, blk) in r.blocks.iter().enumerate().filter(|&(bi, _)| reaches[bi]) {
+        if let Some(&l) = blk.insts.last() {
+            if r.successors(r.inst(l)).iter().any(|(t, args)| !reaches[t.0 as usize] && !args.is_empty()) {
+                return None;
+            }
+        }
+    }
     Some(reaches)
 }
 
