@@ -21,6 +21,7 @@
 use super::arch::{AltStack, LinuxArch};
 use super::elf::Arch;
 use super::endian;
+use super::ppc::PpcAbi;
 use super::signal::{SigAction, SigInfo, SA_ONSTACK};
 use super::sysno_ppc32;
 use crate::usermem::UserMemory;
@@ -88,36 +89,17 @@ impl Ppc32Linux {
         let fe = Ppc::new(PpcMode::PPC32);
         Ppc32Linux { layout: fe.layout(), regs: fe.regs().clone() }
     }
+    fn abi(&self) -> PpcAbi<'_> {
+        PpcAbi { layout: &self.layout, regs: &self.regs, mask: M32, tls: 2, be: true }
+    }
     fn r(&self, st: &StateBuf, i: usize) -> u64 {
-        st.get(&self.layout, self.regs.r[i]) as u64 & M32
+        self.abi().r(st, i)
     }
     fn set_r(&self, st: &mut StateBuf, i: usize, v: u64) {
-        st.set(&self.layout, self.regs.r[i], (v & M32) as u128);
+        self.abi().set_r(st, i, v)
     }
     fn get(&self, st: &StateBuf, slot: mimic_ir::SlotId) -> u64 {
         st.get(&self.layout, slot) as u64
-    }
-    fn cr(&self, st: &StateBuf) -> u64 {
-        (0..32).fold(0, |acc, i| acc | (self.get(st, self.regs.cr[i]) & 1) << (31 - i))
-    }
-    fn set_cr(&self, st: &mut StateBuf, v: u64) {
-        for i in 0..32 {
-            st.set(&self.layout, self.regs.cr[i], (v >> (31 - i) & 1) as u128);
-        }
-    }
-    fn xer(&self, st: &StateBuf) -> u64 {
-        let r = &self.regs;
-        (self.get(st, r.so) & 1) << 31
-            | (self.get(st, r.ov) & 1) << 30
-            | (self.get(st, r.ca) & 1) << 29
-            | self.get(st, r.xer_bc) & 0x7f
-    }
-    fn set_xer(&self, st: &mut StateBuf, v: u64) {
-        let r = &self.regs;
-        st.set(&self.layout, r.so, (v >> 31 & 1) as u128);
-        st.set(&self.layout, r.ov, (v >> 30 & 1) as u128);
-        st.set(&self.layout, r.ca, (v >> 29 & 1) as u128);
-        st.set(&self.layout, r.xer_bc, (v & 0x7f) as u128);
     }
 }
 
@@ -186,10 +168,10 @@ impl LinuxArch for Ppc32Linux {
         self.set_pc(st, pc);
     }
     fn pc(&self, st: &StateBuf) -> u64 {
-        st.get(&self.layout, self.regs.pc) as u64 & M32
+        self.abi().pc(st)
     }
     fn set_pc(&self, st: &mut StateBuf, pc: u64) {
-        st.set(&self.layout, self.regs.pc, (pc & M32) as u128);
+        self.abi().set_pc(st, pc)
     }
     fn sp(&self, st: &StateBuf) -> u64 {
         self.r(st, 1)
@@ -198,38 +180,23 @@ impl LinuxArch for Ppc32Linux {
         self.set_r(st, 1, sp);
     }
     fn syscall(&self, st: &StateBuf) -> (u64, [u64; 6]) {
-        (self.r(st, 0), std::array::from_fn(|i| self.r(st, 3 + i)))
+        self.abi().syscall(st)
     }
     fn set_syscall_result(&self, st: &mut StateBuf, ret: i64) {
-        let err = (-4095..0).contains(&ret);
-        self.set_r(st, 3, if err { (-ret) as u64 } else { ret as u64 });
-        st.set(&self.layout, self.regs.cr[3], err as u128);
+        self.abi().set_syscall_result(st, ret)
     }
     fn restart_syscall(&self, st: &mut StateBuf) {
-        let pc = self.pc(st);
-        self.set_pc(st, pc.wrapping_sub(4));
+        self.abi().restart_syscall(st)
     }
     fn set_tls(&self, st: &mut StateBuf, tls: u64) {
-        self.set_r(st, 2, tls);
+        self.abi().set_tls(st, tls)
     }
     fn clone_child(&self, st: &mut StateBuf, new_sp: u64) {
-        self.set_r(st, 3, 0);
-        st.set(&self.layout, self.regs.cr[3], 0);
-        if new_sp != 0 {
-            self.set_sp(st, new_sp);
-        }
+        self.abi().clone_child(st, new_sp)
     }
 
     fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)> {
-        // icbi RA, RB: the block holding (RA|0) + RB.
-        let mut w = [0u8; 4];
-        mem.fetch_bytes(pc, &mut w).ok()?;
-        let w = u32::from_be_bytes(w);
-        let (ra, rb) = ((w >> 16 & 31) as usize, (w >> 11 & 31) as usize);
-        let base = if ra == 0 { 0 } else { self.r(st, ra) };
-        let line = mimic_frontend::ppc::lift::DCACHE_LINE;
-        let addr = base.wrapping_add(self.r(st, rb)) & M32 & !(line - 1);
-        Some((addr..addr + line, (pc + 4) & M32))
+        self.abi().code_sync(mem, st, pc)
     }
 
     fn sigtramp_code(&self) -> Vec<u8> {
@@ -278,8 +245,8 @@ impl LinuxArch for Ppc32Linux {
         put32(&mut buf, mc + 4 * PT_ORIG_R3, self.r(st, 3));
         put32(&mut buf, mc + 4 * PT_CTR, self.get(st, self.regs.ctr));
         put32(&mut buf, mc + 4 * PT_LNK, self.get(st, self.regs.lr));
-        put32(&mut buf, mc + 4 * PT_XER, self.xer(st));
-        put32(&mut buf, mc + 4 * PT_CCR, self.cr(st));
+        put32(&mut buf, mc + 4 * PT_XER, self.abi().xer(st));
+        put32(&mut buf, mc + 4 * PT_CCR, self.abi().cr(st));
         // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
         for i in 0..32 {
             let v = st.get(&self.layout, self.regs.vs[i]);
@@ -323,8 +290,8 @@ impl LinuxArch for Ppc32Linux {
         self.set_pc(st, at32(4 * PT_NIP));
         st.set(&self.layout, self.regs.ctr, at32(4 * PT_CTR) as u128);
         st.set(&self.layout, self.regs.lr, at32(4 * PT_LNK) as u128);
-        self.set_xer(st, at32(4 * PT_XER));
-        self.set_cr(st, at32(4 * PT_CCR));
+        self.abi().set_xer(st, at32(4 * PT_XER));
+        self.abi().set_cr(st, at32(4 * PT_CCR));
         for i in 0..32 {
             let hi = at64(MC_FREGS + 8 * i as u64) as u128;
             let old = st.get(&self.layout, self.regs.vs[i]);
