@@ -206,6 +206,7 @@ const CORPUS: &[Case] = &[
     case("fpmath"),
     case("setjmp"),
     case("signals"),
+    case("sigctx"),
     case("segv"),
     case("threads"),
     case("fileio"),

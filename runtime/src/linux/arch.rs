@@ -126,6 +126,12 @@ pub trait LinuxArch: Send + Sync + 'static {
     /// rt_sigreturn: restore the registers from the frame at the stack pointer and
     /// return the signal mask saved there.
     fn restore_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Result<u64, MemFault>;
+    /// sigreturn, on the ABIs whose handlers without SA_SIGINFO get a non-RT frame
+    /// (32-bit PowerPC): restore the registers from it and return its signal mask.
+    /// None where the call does not exist.
+    fn restore_old_frame(&self, _mem: &UserMemory, _st: &mut StateBuf) -> Option<Result<u64, MemFault>> {
+        None
+    }
 }
 
 /// AArch64 Linux (LP64, little-endian).

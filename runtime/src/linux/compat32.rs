@@ -144,6 +144,7 @@ const SAME: &[&str] = &[
     "pause",
     "sigaltstack",
     "rt_sigreturn",
+    "sigreturn",
     "rt_sigqueueinfo",
     "rt_tgsigqueueinfo",
     "epoll_pwait",
@@ -403,7 +404,6 @@ impl<A: LinuxArch> Thread<A> {
             | "_newselect"
             | "socketcall"
             | "ipc"
-            | "sigreturn"
             | "sigaction"
             | "sigprocmask"
             | "sigsuspend"

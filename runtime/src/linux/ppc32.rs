@@ -22,7 +22,7 @@ use super::arch::{AltStack, LinuxArch};
 use super::elf::Arch;
 use super::endian;
 use super::ppc::PpcAbi;
-use super::signal::{SigAction, SigInfo, SA_ONSTACK};
+use super::signal::{SigAction, SigInfo, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
 use super::sysno_ppc32;
 use crate::usermem::UserMemory;
 use mimic_frontend::ppc::{Ppc, PpcMode, Regs};
@@ -79,6 +79,19 @@ const PT_CTR: u64 = 35;
 const PT_LNK: u64 = 36;
 const PT_XER: u64 = 37;
 const PT_CCR: u64 = 38;
+// The non-RT frame (struct sigframe): a struct sigcontext -- _unused[4] (the last
+// holding the high word of the old mask), signal, handler, oldmask, regs -- then the
+// mcontext and abigap[56], with a 64-byte caller frame below it.
+const SC_MASK_HI: u64 = 12;
+const SC_SIGNAL: u64 = 16;
+const SC_HANDLER: u64 = 20;
+const SC_OLDMASK: u64 = 24;
+const SC_REGS: u64 = 28;
+const SIGCONTEXT_SIZE: u64 = 32;
+const OLD_FRAME_SIZE: u64 = SIGCONTEXT_SIZE + MCONTEXT_SIZE + 56 * 4;
+const OLD_SIGNAL_FRAMESIZE: u64 = 64;
+/// Where the sigreturn trampoline of non-RT frames is in [`LinuxArch::sigtramp_code`].
+const SIGTRAMP_OLD: u64 = 8;
 /// MSR of a 32-bit user thread with FP and AltiVec enabled (MSR_VEC, MSR_FP, PR, ...).
 const USER_MSR: u64 = 0x0200_f032;
 
@@ -200,8 +213,9 @@ impl LinuxArch for Ppc32Linux {
     }
 
     fn sigtramp_code(&self) -> Vec<u8> {
-        // li r0, 172 (rt_sigreturn); sc
-        [0x3800_00acu32, 0x4400_0002].iter().flat_map(|&w| w.to_be_bytes()).collect()
+        // li r0, 172 (rt_sigreturn); sc -- then, at SIGTRAMP_OLD, the return of
+        // non-RT frames: li r0, 119 (sigreturn); sc
+        [0x3800_00acu32, 0x4400_0002, 0x3800_0077, 0x4400_0002].iter().flat_map(|&w| w.to_be_bytes()).collect()
     }
 
     fn setup_frame(
@@ -214,10 +228,13 @@ impl LinuxArch for Ppc32Linux {
         old_mask: u64,
         alt: &AltStack,
     ) -> Result<(), MemFault> {
+        if act.flags & SA_SIGINFO == 0 {
+            // The vDSO's sigtramp32 unless the guest gave a restorer.
+            let tramp = if act.flags & SA_RESTORER != 0 { restorer } else { restorer + SIGTRAMP_OLD };
+            return self.setup_old_frame(mem, st, info, act, tramp, old_mask, alt);
+        }
         let sp = self.sp(st);
-        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
-        let top = if act.flags & SA_ONSTACK != 0 && on_alt { alt.sp + alt.size } else { sp };
-        let frame = (top - FRAME_SIZE) & !15;
+        let frame = (self.stack_top(sp, act, alt) - FRAME_SIZE) & !15;
         let newsp = frame - SIGNAL_FRAMESIZE;
         let mut buf = vec![0u8; (FRAME_SIZE + SIGNAL_FRAMESIZE) as usize];
         let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
@@ -225,7 +242,6 @@ impl LinuxArch for Ppc32Linux {
             buf[o..o + v.len()].copy_from_slice(v);
         };
         let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
-        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_be_bytes());
         // The back chain of the handler's caller frame.
         put32(&mut buf, newsp, sp);
         put(&mut buf, frame, &self.siginfo_bytes(info));
@@ -237,30 +253,7 @@ impl LinuxArch for Ppc32Linux {
         put32(&mut buf, uc + UC_STACK + 8, alt.size);
         put32(&mut buf, uc + UC_REGS, mc);
         put(&mut buf, uc + UC_SIGMASK, &endian::sigset_bytes(true, 4, old_mask));
-        for i in 0..32 {
-            put32(&mut buf, mc + 4 * i as u64, self.r(st, i));
-        }
-        put32(&mut buf, mc + 4 * PT_NIP, self.pc(st));
-        put32(&mut buf, mc + 4 * PT_MSR, USER_MSR);
-        put32(&mut buf, mc + 4 * PT_ORIG_R3, self.r(st, 3));
-        put32(&mut buf, mc + 4 * PT_CTR, self.get(st, self.regs.ctr));
-        put32(&mut buf, mc + 4 * PT_LNK, self.get(st, self.regs.lr));
-        put32(&mut buf, mc + 4 * PT_XER, self.abi().xer(st));
-        put32(&mut buf, mc + 4 * PT_CCR, self.abi().cr(st));
-        // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
-        for i in 0..32 {
-            let v = st.get(&self.layout, self.regs.vs[i]);
-            put64(&mut buf, mc + MC_FREGS + 8 * i as u64, (v >> 64) as u64);
-        }
-        put64(&mut buf, mc + MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
-        // VR0..31, VSCR (the last word of the 33rd quadword), VRSAVE in its first word.
-        let vr = mc + MC_VREGS;
-        for i in 0..32 {
-            let v = st.get(&self.layout, self.regs.vs[32 + i]);
-            put(&mut buf, vr + 16 * i as u64, &v.to_be_bytes());
-        }
-        put32(&mut buf, vr + 16 * 32 + 12, self.get(st, self.regs.vscr));
-        put32(&mut buf, vr + 16 * 32, self.get(st, self.regs.vrsave));
+        put(&mut buf, mc, &self.mcontext_bytes(st));
         mem.write_bytes(newsp, &buf)?;
 
         self.set_r(st, 1, newsp);
@@ -280,6 +273,73 @@ impl LinuxArch for Ppc32Linux {
         let mask = endian::sigset_from(true, 4, &head[UC_SIGMASK as usize..]);
         // The registers are where uc_regs points (normally the frame's own mcontext).
         let mc = endian::u32_from(true, &head[UC_REGS as usize..]) as u64;
+        self.restore_mcontext(mem, st, mc)?;
+        Ok(mask)
+    }
+
+    fn restore_old_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Option<Result<u64, MemFault>> {
+        // sys_sigreturn: the sigcontext is at the stack pointer + __SIGNAL_FRAMESIZE;
+        // the mask is oldmask and _unused[3], the registers where `regs` points.
+        let run = || {
+            let mut sc = [0u8; SIGCONTEXT_SIZE as usize];
+            mem.read_bytes(self.sp(st) + OLD_SIGNAL_FRAMESIZE, &mut sc)?;
+            let word = |off: u64| endian::u32_from(true, &sc[off as usize..]) as u64;
+            let mask = word(SC_OLDMASK) | word(SC_MASK_HI) << 32;
+            Ok((mask, word(SC_REGS)))
+        };
+        Some(run().and_then(|(mask, mc)| {
+            self.restore_mcontext(mem, st, mc)?;
+            Ok(mask)
+        }))
+    }
+}
+
+impl Ppc32Linux {
+    /// The top of the stack a handler's frame goes below: the alternate stack's when
+    /// the handler asks for it and the thread is not already on it.
+    fn stack_top(&self, sp: u64, act: &SigAction, alt: &AltStack) -> u64 {
+        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
+        if act.flags & SA_ONSTACK != 0 && on_alt {
+            alt.sp + alt.size
+        } else {
+            sp
+        }
+    }
+
+    /// The registers as `save_user_regs` stores them in a `struct mcontext`.
+    fn mcontext_bytes(&self, st: &StateBuf) -> Vec<u8> {
+        let mut buf = vec![0u8; MCONTEXT_SIZE as usize];
+        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| buf[at as usize..at as usize + v.len()].copy_from_slice(v);
+        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
+        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_be_bytes());
+        for i in 0..32 {
+            put32(&mut buf, 4 * i as u64, self.r(st, i));
+        }
+        put32(&mut buf, 4 * PT_NIP, self.pc(st));
+        put32(&mut buf, 4 * PT_MSR, USER_MSR);
+        put32(&mut buf, 4 * PT_ORIG_R3, self.r(st, 3));
+        put32(&mut buf, 4 * PT_CTR, self.get(st, self.regs.ctr));
+        put32(&mut buf, 4 * PT_LNK, self.get(st, self.regs.lr));
+        put32(&mut buf, 4 * PT_XER, self.abi().xer(st));
+        put32(&mut buf, 4 * PT_CCR, self.abi().cr(st));
+        // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
+        for i in 0..32 {
+            let v = st.get(&self.layout, self.regs.vs[i]);
+            put64(&mut buf, MC_FREGS + 8 * i as u64, (v >> 64) as u64);
+        }
+        put64(&mut buf, MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
+        // VR0..31, VSCR (the last word of the 33rd quadword), VRSAVE in its first word.
+        for i in 0..32 {
+            let v = st.get(&self.layout, self.regs.vs[32 + i]);
+            put(&mut buf, MC_VREGS + 16 * i as u64, &v.to_be_bytes());
+        }
+        put32(&mut buf, MC_VREGS + 16 * 32 + 12, self.get(st, self.regs.vscr));
+        put32(&mut buf, MC_VREGS + 16 * 32, self.get(st, self.regs.vrsave));
+        buf
+    }
+
+    /// `restore_user_regs`: the registers from the `struct mcontext` at `mc`.
+    fn restore_mcontext(&self, mem: &UserMemory, st: &mut StateBuf, mc: u64) -> Result<(), MemFault> {
         let mut buf = vec![0u8; MCONTEXT_SIZE as usize];
         mem.read_bytes(mc, &mut buf)?;
         let at32 = |off: u64| endian::u32_from(true, &buf[off as usize..]) as u64;
@@ -300,12 +360,55 @@ impl LinuxArch for Ppc32Linux {
         st.set(&self.layout, self.regs.fpscr, at64(MC_FREGS + 8 * 32) as u32 as u128);
         for i in 0..32 {
             let o = (MC_VREGS + 16 * i as u64) as usize;
-            let v = u128::from_be_bytes(buf[o..o + 16].try_into().unwrap());
-            st.set(&self.layout, self.regs.vs[32 + i], v);
+            let mut q = [0u8; 16];
+            q.copy_from_slice(&buf[o..o + 16]);
+            st.set(&self.layout, self.regs.vs[32 + i], u128::from_be_bytes(q));
         }
         st.set(&self.layout, self.regs.vscr, at32(MC_VREGS + 16 * 32 + 12) as u128);
         st.set(&self.layout, self.regs.vrsave, at32(MC_VREGS + 16 * 32) as u128);
-        Ok(mask)
+        Ok(())
+    }
+
+    /// `handle_signal32`: the non-RT `struct sigframe` (sigcontext, mcontext, abigap)
+    /// of a handler installed without SA_SIGINFO, which gets r3 = signal and r4 =
+    /// &sigcontext and returns through sigreturn.
+    #[allow(clippy::too_many_arguments)]
+    fn setup_old_frame(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        info: &SigInfo,
+        act: &SigAction,
+        tramp: u64,
+        old_mask: u64,
+        alt: &AltStack,
+    ) -> Result<(), MemFault> {
+        let sp = self.sp(st);
+        let frame = (self.stack_top(sp, act, alt) - OLD_FRAME_SIZE) & !15;
+        let newsp = frame - OLD_SIGNAL_FRAMESIZE;
+        let mut buf = vec![0u8; (OLD_FRAME_SIZE + OLD_SIGNAL_FRAMESIZE) as usize];
+        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
+            let o = (at - newsp) as usize;
+            buf[o..o + v.len()].copy_from_slice(v);
+        };
+        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
+        put32(&mut buf, newsp, sp);
+        let sc = frame;
+        let mc = frame + SIGCONTEXT_SIZE;
+        put32(&mut buf, sc + SC_MASK_HI, old_mask >> 32);
+        put32(&mut buf, sc + SC_SIGNAL, info.signo as u64);
+        put32(&mut buf, sc + SC_HANDLER, act.handler);
+        put32(&mut buf, sc + SC_OLDMASK, old_mask & M32);
+        put32(&mut buf, sc + SC_REGS, mc);
+        put(&mut buf, mc, &self.mcontext_bytes(st));
+        mem.write_bytes(newsp, &buf)?;
+
+        self.set_r(st, 1, newsp);
+        self.set_r(st, 3, info.signo as u64);
+        self.set_r(st, 4, sc);
+        st.set(&self.layout, self.regs.lr, (tramp & M32) as u128);
+        self.set_pc(st, act.handler);
+        Ok(())
     }
 }
 

@@ -1217,6 +1217,15 @@ impl<A: LinuxArch> Thread<A> {
                 self.set_mask(mask);
                 Ok(Out::Regs)
             }
+            "sigreturn" => {
+                let Some(r) = self.proc.arch.restore_old_frame(&self.proc.mem, &mut self.state) else {
+                    return Err(ENOSYS as i64);
+                };
+                let mask =
+                    r.unwrap_or_else(|_| self.die(signal::SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None));
+                self.set_mask(mask);
+                Ok(Out::Regs)
+            }
             "rt_sigqueueinfo" => {
                 let info = self.siginfo_in(a[2])?;
                 hsys!(SYS_rt_sigqueueinfo, a[0] as i32, a[1] as i32, info.p)
