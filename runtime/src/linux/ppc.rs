@@ -445,7 +445,9 @@ impl LinuxArch for Ppc64Linux {
             let v = st.get(&self.layout, self.regs.vs[i]);
             put64(&mut buf, sc + SC_FP_REGS + 8 * i as u64, (v >> 64) as u64);
         }
-        put64(&mut buf, sc + SC_FP_REGS + 8 * 32, self.get(st, self.regs.fpscr));
+        // The 64-bit FPSCR: DRN in its upper word.
+        let fpscr = self.get(st, self.regs.fpscr) & 0xffff_ffff | (self.get(st, self.regs.drn) & 7) << 32;
+        put64(&mut buf, sc + SC_FP_REGS + 8 * 32, fpscr);
         // VMX: v_regs (16-byte aligned in vmx_reserve): VR0..31, VSCR, VRSAVE, then the
         // low doublewords of VSR 0..31.
         let vr = (sc + SC_VMX_RESERVE + 15) & !15;
@@ -511,7 +513,9 @@ impl LinuxArch for Ppc64Linux {
             let lo = if vr_ok { at(vr + 16 * 34 + 8 * i as u64) as u128 } else { 0 };
             st.set(&self.layout, self.regs.vs[i], hi << 64 | lo);
         }
-        st.set(&self.layout, self.regs.fpscr, at(sc + SC_FP_REGS + 8 * 32) as u32 as u128);
+        let fpscr = at(sc + SC_FP_REGS + 8 * 32);
+        st.set(&self.layout, self.regs.fpscr, fpscr as u32 as u128);
+        st.set(&self.layout, self.regs.drn, (fpscr >> 32 & 7) as u128);
         if vr_ok {
             for i in 0..32 {
                 let o = (vr + 16 * i as u64) as usize;
