@@ -1,8 +1,9 @@
 /* sockmsg: sendmsg/recvmsg with scatter/gather buffers, a file descriptor
  * passed over a Unix socket (SCM_RIGHTS) and read through, credentials
  * (SCM_CREDENTIALS, with SO_PASSCRED, whose number is the architecture's), a datagram's
- * source address over loopback UDP (msg_name), and the errors for bad
- * pointers. */
+ * source address over loopback UDP (msg_name), the errors for bad
+ * pointers, and SO_RCVTIMEO/SO_SNDTIMEO (a struct timeval of the target's
+ * time_t: 32-bit on 32-bit PowerPC) set, read back and timing out a recv. */
 #define _GNU_SOURCE
 #include "guest.h"
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -176,9 +178,52 @@ static void datagram(void)
     close(t);
 }
 
+static void timeouts(void)
+{
+    int sv[2];
+    check(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    /* Multiples of 20 ms: exact in jiffies for HZ 100, 250, 300 and 1000. */
+    struct timeval rcv = {2, 500000}, snd = {0, 40000}, got;
+    check(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) == 0, "SO_RCVTIMEO");
+    check(setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) == 0, "SO_SNDTIMEO");
+    socklen_t len = sizeof got;
+    memset(&got, 0x55, sizeof got);
+    check(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0, "get SO_RCVTIMEO");
+    printf("SO_RCVTIMEO %ld.%06ld (len %d of %d)\n", (long)got.tv_sec, (long)got.tv_usec, (int)len,
+           (int)sizeof got);
+    len = sizeof got;
+    check(getsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &got, &len) == 0, "get SO_SNDTIMEO");
+    printf("SO_SNDTIMEO %ld.%06ld (len %d)\n", (long)got.tv_sec, (long)got.tv_usec, (int)len);
+    /* A timeout of 40 ms: recv on an empty socket gives up with EAGAIN. */
+    rcv.tv_sec = 0;
+    rcv.tv_usec = 40000;
+    check(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) == 0, "SO_RCVTIMEO 40ms");
+    char c;
+    errno = 0;
+    long r = recv(sv[0], &c, 1, 0);
+    printf("recv with a timeout: %ld %s\n", r, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    /* An out-of-range tv_usec, and a short option. */
+    rcv.tv_usec = 1000000;
+    errno = 0;
+    r = setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv);
+    printf("tv_usec 1000000: %ld %s\n", r, r ? strerror(errno) : "");
+    errno = 0;
+    r = setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, 4);
+    printf("4-byte option: %ld %s\n", r, r ? strerror(errno) : "");
+    /* Zero: no timeout again. */
+    memset(&rcv, 0, sizeof rcv);
+    check(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) == 0, "SO_RCVTIMEO 0");
+    len = sizeof got;
+    check(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0, "get SO_RCVTIMEO 0");
+    printf("cleared %ld.%06ld\n", (long)got.tv_sec, (long)got.tv_usec);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void)
 {
     rights();
     datagram();
+    timeouts();
     return 0;
 }

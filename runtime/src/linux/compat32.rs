@@ -190,6 +190,32 @@ impl<A: LinuxArch> Thread<A> {
         match name {
             // ---- word-sized msghdr and control messages (the shared layer's) ----
             "sendmsg" | "recvmsg" => self.msg(name == "recvmsg", fd, a[1], a[2] as i32),
+            // ---- SO_RCVTIMEO_OLD / SO_SNDTIMEO_OLD: a 32-bit struct timeval (Linux's
+            // sock_set_timeout/sock_get_timeout for compat tasks); the _NEW options'
+            // 64-bit one is the host's and goes to the shared code ----
+            "setsockopt" if self.timeval_option(a[1], a[2]) => {
+                if (a[4] as u32) < 8 {
+                    return Err(EINVAL as i64);
+                }
+                let h = self.widened(a[3], endian::LONGS2)?;
+                let opt = self.socket_option(SOL_SOCKET, a[2] as i32);
+                hsys!(SYS_setsockopt, fd, SOL_SOCKET, opt, h.as_ptr(), h.len() as u32)
+            }
+            "getsockopt" if self.timeval_option(a[1], a[2]) => {
+                let len = self.read_u32(a[4])? as i32;
+                if len < 0 {
+                    return Err(EINVAL as i64);
+                }
+                let mut h = [0u8; 16];
+                let mut hl = h.len() as u32;
+                let opt = self.socket_option(SOL_SOCKET, a[2] as i32);
+                hsys!(SYS_getsockopt, fd, SOL_SOCKET, opt, h.as_mut_ptr(), &mut hl as *mut u32)?;
+                let g = endian::narrow(&h, endian::LONGS2, be);
+                let n = (len as usize).min(g.len());
+                self.write_out(a[3], &g[..n])?;
+                self.put_u32(a[4], n as u32)?;
+                Ok(Out::Val(0))
+            }
             // ---- 64-bit arguments in register pairs ----
             "mmap" => self.mmap(a),
             "mmap2" => self.mmap([a[0], a[1], a[2], a[3], a[4], a[5] << 12]),
@@ -480,6 +506,13 @@ impl<A: LinuxArch> Thread<A> {
             }
         }
         r
+    }
+
+    /// Whether (level, option) is SOL_SOCKET's SO_RCVTIMEO_OLD or SO_SNDTIMEO_OLD in the
+    /// guest's numbering: options on a 32-bit `struct timeval`.
+    fn timeval_option(&self, level: u64, opt: u64) -> bool {
+        level as i32 == libc::SOL_SOCKET
+            && matches!(self.socket_option(libc::SOL_SOCKET, opt as i32), libc::SO_RCVTIMEO | libc::SO_SNDTIMEO)
     }
 
     /// A guest structure of 32-bit fields in the host's 64-bit layout.

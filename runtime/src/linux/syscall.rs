@@ -1691,6 +1691,8 @@ fn legacy(name: &str, a: [u64; 6]) -> Option<(&'static str, [u64; 6])> {
         "stat" => ("newfstatat", [FDCWD, a[0], a[1], 0, 0, 0]),
         "lstat" => ("newfstatat", [FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, 0, 0]),
         "pipe" => ("pipe2", [a[0], 0, 0, 0, 0, 0]),
+        "send" => ("sendto", [a[0], a[1], a[2], a[3], 0, 0]),
+        "recv" => ("recvfrom", [a[0], a[1], a[2], a[3], 0, 0]),
         "getpgrp" => ("getpgid", [0; 6]),
         "ugetrlimit" => ("getrlimit", a),
         "fork" => ("clone", [SIGCHLD, 0, 0, 0, 0, 0]),
