@@ -207,6 +207,7 @@ const CORPUS: &[Case] = &[
     case("setjmp"),
     case("signals"),
     case("sigctx"),
+    case("smallstack"),
     case("segv"),
     case("threads"),
     case("fileio"),

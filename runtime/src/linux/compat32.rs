@@ -145,6 +145,7 @@ const SAME: &[&str] = &[
     "sigaltstack",
     "rt_sigreturn",
     "sigreturn",
+    "swapcontext",
     "rt_sigqueueinfo",
     "rt_tgsigqueueinfo",
     "epoll_pwait",
@@ -174,9 +175,6 @@ fn pair(hi: u64, lo: u64) -> u64 {
 }
 
 const RLIM32_INFINITY: u64 = 0xffff_ffff;
-/// Where converted arguments go below the guest's stack pointer (80 bytes from here;
-/// below any red zone an ABI could have).
-const SCRATCH_BELOW_SP: u64 = 512;
 
 impl<A: LinuxArch> Thread<A> {
     /// Handle an ILP32 guest's call `name` (see the module docs).
@@ -468,15 +466,13 @@ impl<A: LinuxArch> Thread<A> {
     }
 
     /// Call `name` with the `n` 32-bit timespecs at argument `idx` widened to the
-    /// 64-bit layout (in the guest's order, as the 64-bit call reads them); `out`: an
-    /// argument where the call stores a remaining time, narrowed back. The widened
-    /// copies go on the guest's stack, [`SCRATCH_BELOW_SP`] bytes below its stack
-    /// pointer: dead space in the 32-bit PowerPC ABI (no red zone), which nothing
-    /// else touches while the thread is in a system call (signals are delivered
-    /// after it).
+    /// host's 64-bit ones (and, with `out`, the 32-bit timespec that argument
+    /// points at filled from the 64-bit remainder the call leaves on EINTR). The
+    /// copies go in this thread's scratch page ([`Self::scratch_page`]), which nothing
+    /// else uses while the thread is in a system call (signals are delivered after it).
     fn with_timespec32(&mut self, name: &str, mut a: [u64; 6], idx: usize, n: usize, out: Option<usize>) -> R {
         let be = self.be();
-        let scratch = self.proc.arch.sp(&self.state).wrapping_sub(SCRATCH_BELOW_SP) & !15;
+        let scratch = self.scratch_page()?;
         if a[idx] != 0 {
             let mut g = vec![0u8; 8 * n];
             self.proc.mem.read_bytes(a[idx], &mut g).map_err(|_| libc::EFAULT as i64)?;
@@ -513,6 +509,16 @@ impl<A: LinuxArch> Thread<A> {
     fn timeval_option(&self, level: u64, opt: u64) -> bool {
         level as i32 == libc::SOL_SOCKET
             && matches!(self.socket_option(libc::SOL_SOCKET, opt as i32), libc::SO_RCVTIMEO | libc::SO_SNDTIMEO)
+    }
+
+    /// This thread's page of guest memory for converted arguments, mapped on first use
+    /// (and again if the guest unmapped it); unmapped when the thread ends.
+    fn scratch_page(&mut self) -> Result<u64, i64> {
+        use crate::usermem::{Placement, Prot, PAGE};
+        if self.scratch == 0 || !self.proc.mem.accessible(self.scratch, PAGE, true) {
+            self.scratch = self.proc.mem.map(Placement::Hint(0), PAGE, Prot::RW).map_err(|e| e.errno() as i64)?;
+        }
+        Ok(self.scratch)
     }
 
     /// A guest structure of 32-bit fields in the host's 64-bit layout.

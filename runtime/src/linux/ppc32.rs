@@ -18,7 +18,7 @@
 //!   are the frontend's cache block (dcbz clears 128 bytes).
 //! - Guest addresses are 32 bits: the address space is 4 GiB.
 
-use super::arch::{AltStack, LinuxArch};
+use super::arch::{AltStack, LinuxArch, SwapContextError};
 use super::elf::Arch;
 use super::endian;
 use super::ppc::PpcAbi;
@@ -277,6 +277,16 @@ impl LinuxArch for Ppc32Linux {
         Ok(mask)
     }
 
+    fn swapcontext(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        mask: u64,
+        ctx: [u64; 3],
+    ) -> Option<Result<Option<u64>, SwapContextError>> {
+        Some(self.swap(mem, st, mask, ctx))
+    }
+
     fn restore_old_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Option<Result<u64, MemFault>> {
         // sys_sigreturn: the sigcontext is at the stack pointer + __SIGNAL_FRAMESIZE;
         // the mask is oldmask and _unused[3], the registers where `regs` points.
@@ -295,6 +305,43 @@ impl LinuxArch for Ppc32Linux {
 }
 
 impl Ppc32Linux {
+    /// sys_swapcontext (see [`LinuxArch::swapcontext`]).
+    fn swap(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        mask: u64,
+        [old, new, size]: [u64; 3],
+    ) -> Result<Option<u64>, SwapContextError> {
+        use SwapContextError::{Errno, Fatal};
+        let efault = |_| Errno(libc::EFAULT);
+        // sys_swapcontext: glibc's ucontext_t (no VSX region) is the smallest allowed.
+        if (size & M32) < UCONTEXT_SIZE {
+            return Err(Errno(libc::EINVAL));
+        }
+        let mut head = [0u8; UC_MCONTEXT as usize];
+        if new != 0 {
+            mem.read_bytes(new, &mut head).map_err(efault)?;
+        }
+        if old != 0 {
+            let mc = (old + UC_MCONTEXT) & !15;
+            mem.write_bytes(mc, &self.mcontext_bytes(st)).map_err(efault)?;
+            mem.write_bytes(old + UC_SIGMASK, &endian::sigset_bytes(true, 4, mask)).map_err(efault)?;
+            mem.write_bytes(old + UC_REGS, &(mc as u32).to_be_bytes()).map_err(efault)?;
+        }
+        if new == 0 {
+            return Ok(None);
+        }
+        // do_setcontext: the mask, then the registers where uc_regs points, all but
+        // r2 (the thread pointer is kept).
+        let new_mask = endian::sigset_from(true, 4, &head[UC_SIGMASK as usize..]);
+        let mc = endian::u32_from(true, &head[UC_REGS as usize..]) as u64;
+        let r2 = self.r(st, 2);
+        self.restore_mcontext(mem, st, mc).map_err(|_| Fatal)?;
+        self.set_r(st, 2, r2);
+        Ok(Some(new_mask))
+    }
+
     /// The top of the stack a handler's frame goes below: the alternate stack's when
     /// the handler asks for it and the thread is not already on it.
     fn stack_top(&self, sp: u64, act: &SigAction, alt: &AltStack) -> u64 {

@@ -7,7 +7,7 @@
 //! between the guest ABI and the x86-64 host (struct stat, open flags, epoll events)
 //! are converted. File descriptors, process ids and thread ids are the host's.
 
-use super::arch::{AltStack, LinuxArch};
+use super::arch::{AltStack, LinuxArch, SwapContextError};
 use super::endian::{self, swap_fields, POLLFD, SOCKADDR, W4, W8};
 use super::process::{Flow, Thread};
 use super::signal::{self, SigAction, NSIG};
@@ -1225,6 +1225,24 @@ impl<A: LinuxArch> Thread<A> {
                     r.unwrap_or_else(|_| self.die(signal::SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None));
                 self.set_mask(mask);
                 Ok(Out::Regs)
+            }
+            "swapcontext" => {
+                let mask = self.mask;
+                let Some(r) = self.proc.arch.swapcontext(&self.proc.mem, &mut self.state, mask, [a[0], a[1], a[2]])
+                else {
+                    return Err(ENOSYS as i64);
+                };
+                match r {
+                    Ok(None) => v(0),
+                    Ok(Some(mask)) => {
+                        self.set_mask(mask);
+                        Ok(Out::Regs)
+                    }
+                    Err(SwapContextError::Errno(e)) => Err(e as i64),
+                    Err(SwapContextError::Fatal) => {
+                        self.die(signal::SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None)
+                    }
+                }
             }
             "rt_sigqueueinfo" => {
                 let info = self.siginfo_in(a[2])?;
