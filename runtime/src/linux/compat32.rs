@@ -188,6 +188,13 @@ impl<A: LinuxArch> Thread<A> {
         match name {
             // ---- word-sized msghdr and control messages (the shared layer's) ----
             "sendmsg" | "recvmsg" => self.msg(name == "recvmsg", fd, a[1], a[2] as i32),
+            "sendmmsg" => self.dispatch(name, a),
+            // recvmmsg's timeout is the old 32-bit timespec, recvmmsg_time64's the
+            // 64-bit one.
+            "recvmmsg" | "recvmmsg_time64" => {
+                let width = if name == "recvmmsg" { 4 } else { 8 };
+                self.mmsg(true, fd, a[1], a[2], a[3] as i32, (a[4] != 0).then_some((a[4], width)))
+            }
             // ---- SO_RCVTIMEO_OLD / SO_SNDTIMEO_OLD: a 32-bit struct timeval (Linux's
             // sock_set_timeout/sock_get_timeout for compat tasks); the _NEW options'
             // 64-bit one is the host's and goes to the shared code ----
@@ -443,7 +450,6 @@ impl<A: LinuxArch> Thread<A> {
             | "timer_gettime"
             | "timerfd_settime"
             | "timerfd_gettime"
-            | "recvmmsg"
             | "io_getevents"
             | "mq_timedsend"
             | "mq_timedreceive"
