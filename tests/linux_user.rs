@@ -208,6 +208,7 @@ const CORPUS: &[Case] = &[
     case("signals"),
     case("sigctx"),
     case("smallstack"),
+    case("locks"),
     case("segv"),
     case("threads"),
     case("fileio"),

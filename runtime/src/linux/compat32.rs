@@ -242,11 +242,11 @@ impl<A: LinuxArch> Thread<A> {
             }
             "fcntl64" | "fcntl" => {
                 // F_GETLK64, F_SETLK64, F_SETLKW64 (struct flock64) are 12..14 on
-                // 32-bit PowerPC; the 32-bit struct flock of plain F_GETLK is not
-                // converted.
+                // 32-bit PowerPC; F_GETLK, F_SETLK, F_SETLKW (5..7) take the 32-bit
+                // struct flock.
                 let cmd = match (name, a[1]) {
                     ("fcntl64", 12..=14) => a[1] - 7,
-                    (_, 5..=7) => return Err(EINVAL as i64),
+                    (_, 5..=7) => return self.flock32(fd, a[1] as i32, a[2]),
                     _ => a[1],
                 };
                 self.fcntl([a[0], cmd, a[2], 0, 0, 0])
@@ -515,6 +515,42 @@ impl<A: LinuxArch> Thread<A> {
     fn timeval_option(&self, level: u64, opt: u64) -> bool {
         level as i32 == libc::SOL_SOCKET
             && matches!(self.socket_option(libc::SOL_SOCKET, opt as i32), libc::SO_RCVTIMEO | libc::SO_SNDTIMEO)
+    }
+
+    /// F_GETLK, F_SETLK, F_SETLKW on the 32-bit `struct flock` (l_type, l_whence as
+    /// shorts; l_start, l_len, l_pid as 32-bit values), as Linux's compat fcntl64:
+    /// widened to the host's, and for F_GETLK narrowed back (EOVERFLOW when the lock
+    /// found does not fit).
+    fn flock32(&mut self, fd: i64, cmd: i32, at: u64) -> R {
+        let be = self.be();
+        let mut g = [0u8; 16];
+        self.proc.mem.read_bytes(at, &mut g).map_err(|_| libc::EFAULT as i64)?;
+        let i16_at =
+            |o: usize| if be { i16::from_be_bytes([g[o], g[o + 1]]) } else { i16::from_le_bytes([g[o], g[o + 1]]) };
+        let i32_at = |o: usize| endian::u32_from(be, &g[o..]) as i32;
+        // SAFETY: libc::flock is plain data.
+        let mut h: libc::flock = unsafe { std::mem::zeroed() };
+        h.l_type = i16_at(0);
+        h.l_whence = i16_at(2);
+        h.l_start = i32_at(4) as i64;
+        h.l_len = i32_at(8) as i64;
+        h.l_pid = i32_at(12);
+        let r = bsys!(self, libc::SYS_fcntl, fd, cmd, &mut h as *mut libc::flock)?;
+        if cmd == libc::F_GETLK {
+            const COMPAT_OFF_T_MAX: i64 = i32::MAX as i64;
+            if h.l_start > COMPAT_OFF_T_MAX || h.l_len > COMPAT_OFF_T_MAX {
+                return Err(libc::EOVERFLOW as i64);
+            }
+            let mut out = Vec::with_capacity(16);
+            for v in [h.l_type, h.l_whence] {
+                out.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() });
+            }
+            for v in [h.l_start as u32, h.l_len as u32, h.l_pid as u32] {
+                out.extend_from_slice(&endian::u32_bytes(be, v));
+            }
+            self.write_out(at, &out)?;
+        }
+        Ok(r)
     }
 
     /// This thread's page of guest memory for converted arguments, mapped on first use
