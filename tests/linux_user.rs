@@ -209,6 +209,7 @@ const CORPUS: &[Case] = &[
     case("sigctx"),
     case("smallstack"),
     case("locks"),
+    case("ppc32old"),
     case("segv"),
     case("threads"),
     case("fileio"),

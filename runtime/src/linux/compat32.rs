@@ -195,6 +195,41 @@ impl<A: LinuxArch> Thread<A> {
                 let width = if name == "recvmmsg" { 4 } else { 8 };
                 self.mmsg(true, fd, a[1], a[2], a[3] as i32, (a[4] != 0).then_some((a[4], width)))
             }
+            // ---- socketcall(call, args): the socket calls with their arguments in a
+            // block of 32-bit words (net/socket.c's nargs) ----
+            "socketcall" => {
+                const CALLS: [(&str, u64); 20] = [
+                    ("socket", 3),
+                    ("bind", 3),
+                    ("connect", 3),
+                    ("listen", 2),
+                    ("accept", 3),
+                    ("getsockname", 3),
+                    ("getpeername", 3),
+                    ("socketpair", 4),
+                    ("send", 4),
+                    ("recv", 4),
+                    ("sendto", 6),
+                    ("recvfrom", 6),
+                    ("shutdown", 2),
+                    ("setsockopt", 5),
+                    ("getsockopt", 5),
+                    ("sendmsg", 3),
+                    ("recvmsg", 3),
+                    ("accept4", 4),
+                    ("recvmmsg", 5),
+                    ("sendmmsg", 4),
+                ];
+                let call = a[0] as u32 as usize;
+                let Some(&(call_name, n)) = call.checked_sub(1).and_then(|i| CALLS.get(i)) else {
+                    return Err(EINVAL as i64);
+                };
+                let mut args = [0u64; 6];
+                for (i, arg) in args.iter_mut().enumerate().take(n as usize) {
+                    *arg = self.read_u32(a[1] + 4 * i as u64)? as u64;
+                }
+                self.dispatch32(call_name, args)
+            }
             // ---- SO_RCVTIMEO_OLD / SO_SNDTIMEO_OLD: a 32-bit struct timeval (Linux's
             // sock_set_timeout/sock_get_timeout for compat tasks); the _NEW options'
             // 64-bit one is the host's and goes to the shared code ----
@@ -252,6 +287,10 @@ impl<A: LinuxArch> Thread<A> {
                 self.fcntl([a[0], cmd, a[2], 0, 0, 0])
             }
 
+            // ---- struct stat (the 32-bit compat_stat, 72 bytes) ----
+            "stat" => self.stat32(AT_FDCWD as i64, Some(a[0]), 0, a[1]),
+            "lstat" => self.stat32(AT_FDCWD as i64, Some(a[0]), AT_SYMLINK_NOFOLLOW as u64, a[1]),
+            "fstat" => self.stat32(fd, None, AT_EMPTY_PATH as u64, a[1]),
             // ---- struct stat64 ----
             "fstat64" => self.stat_common(fd, None, AT_EMPTY_PATH as u64, a[1]),
             "stat64" => self.stat_common(AT_FDCWD as i64, Some(a[0]), 0, a[1]),
@@ -426,14 +465,10 @@ impl<A: LinuxArch> Thread<A> {
             "clock_nanosleep" => self.with_timespec32("clock_nanosleep", a, 2, 1, Some(3)),
 
             // Calls whose older forms have 32-bit structures that are not converted.
-            "stat"
-            | "lstat"
-            | "fstat"
-            | "newfstatat"
+            "newfstatat"
             | "sendfile"
             | "select"
             | "_newselect"
-            | "socketcall"
             | "ipc"
             | "sigaction"
             | "sigprocmask"
@@ -551,6 +586,45 @@ impl<A: LinuxArch> Thread<A> {
             self.write_out(at, &out)?;
         }
         Ok(r)
+    }
+
+    /// stat, lstat, fstat: Linux's `cp_compat_stat` -- the 32-bit `struct stat`
+    /// (st_dev, st_ino, st_mode 32 bits, st_nlink 16, st_uid, st_gid, st_rdev,
+    /// st_size, st_blksize, st_blocks, then seconds and nanoseconds of the three
+    /// times), EOVERFLOW when the inode, link count or size does not fit.
+    fn stat32(&mut self, dirfd: i64, path: Option<u64>, flags: u64, out: u64) -> R {
+        let be = self.be();
+        // SAFETY: libc::stat is plain data.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let p = match path {
+            Some(a) => self.path(a)?,
+            None => std::ffi::CString::default(),
+        };
+        hsys!(libc::SYS_newfstatat, dirfd, p.as_ptr(), &mut st as *mut libc::stat, flags as i32)?;
+        if st.st_ino > u32::MAX as u64 || st.st_nlink > u16::MAX as u64 || st.st_size > i32::MAX as i64 {
+            return Err(libc::EOVERFLOW as i64);
+        }
+        let mut b = [0u8; 72];
+        let mut put32 = |off: usize, v: u64| b[off..off + 4].copy_from_slice(&endian::u32_bytes(be, v as u32));
+        put32(0, st.st_dev);
+        put32(4, st.st_ino);
+        put32(8, st.st_mode as u64);
+        put32(16, st.st_uid as u64);
+        put32(20, st.st_gid as u64);
+        put32(24, st.st_rdev);
+        put32(28, st.st_size as u64);
+        put32(32, st.st_blksize as u64);
+        put32(36, st.st_blocks as u64);
+        put32(40, st.st_atime as u64);
+        put32(44, st.st_atime_nsec as u64);
+        put32(48, st.st_mtime as u64);
+        put32(52, st.st_mtime_nsec as u64);
+        put32(56, st.st_ctime as u64);
+        put32(60, st.st_ctime_nsec as u64);
+        let nlink = st.st_nlink as u16;
+        b[12..14].copy_from_slice(&if be { nlink.to_be_bytes() } else { nlink.to_le_bytes() });
+        self.write_out(out, &b)?;
+        Ok(Out::Val(0))
     }
 
     /// This thread's page of guest memory for converted arguments, mapped on first use
