@@ -3,7 +3,8 @@
  * arguments in a block of longs: socketpair, send, recv, setsockopt,
  * getsockopt, sendmsg, recvmsg and shutdown through it, EINVAL for call
  * numbers out of range, EFAULT for a bad block); stat, lstat and fstat with
- * the 32-bit struct stat, checked against stat64.  Other targets print one
+ * the 32-bit struct stat, checked against stat64; statfs and fstatfs with the
+ * 32-bit struct statfs, checked against statfs64.  Other targets print one
  * line. */
 #define _GNU_SOURCE
 #include "guest.h"
@@ -13,6 +14,7 @@
 #include <sys/uio.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #if defined(__powerpc__) && !defined(__powerpc64__)
@@ -76,9 +78,45 @@ static void old_stat(void)
     close(fd);
 }
 
+/* The kernel's 32-bit struct statfs. */
+struct statfs32 {
+    unsigned int f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+    int f_fsid[2];
+    unsigned int f_namelen, f_frsize, f_flags, f_spare[4];
+};
+
+static void old_statfs(void)
+{
+    _Static_assert(sizeof(struct statfs32) == 64, "struct statfs32");
+    struct statfs32 s;
+    struct statfs64 w;
+    int fd = open(".", O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0);
+    for (int i = 0; i < 2; i++) {
+        memset(&s, 0x55, sizeof s);
+        long r = i ? syscall(SYS_fstatfs, fd, &s) : syscall(SYS_statfs, ".", &s);
+        CHECK((i ? fstatfs64(fd, &w) : statfs64(".", &w)) == 0);
+        /* The free counts can change between the calls: not compared. */
+        printf("%s: %ld namelen %u same as statfs64: type %d bsize %d blocks %d files %d fsid %d frsize %d "
+               "flags %d\n",
+               i ? "fstatfs" : "statfs", r, s.f_namelen, s.f_type == (unsigned int)w.f_type,
+               s.f_bsize == (unsigned int)w.f_bsize, s.f_blocks == (unsigned int)w.f_blocks,
+               s.f_files == (unsigned int)w.f_files, memcmp(s.f_fsid, &w.f_fsid, 8) == 0,
+               s.f_frsize == (unsigned int)w.f_frsize, s.f_flags == (unsigned int)w.f_flags);
+    }
+    errno = 0;
+    long r = syscall(SYS_statfs, "ppc32old-missing", &s);
+    printf("statfs missing: %ld %s\n", r, strerror(errno));
+    errno = 0;
+    r = syscall(SYS_fstatfs, fd, (void *)16);
+    printf("fstatfs to a bad buffer: %ld %s\n", r, strerror(errno));
+    close(fd);
+}
+
 int main(void)
 {
     old_stat();
+    old_statfs();
     int sv[2];
     unsigned long a[6];
     a[0] = AF_UNIX, a[1] = SOCK_STREAM, a[2] = 0, a[3] = (unsigned long)sv;

@@ -291,6 +291,32 @@ impl<A: LinuxArch> Thread<A> {
             "stat" => self.stat32(AT_FDCWD as i64, Some(a[0]), 0, a[1]),
             "lstat" => self.stat32(AT_FDCWD as i64, Some(a[0]), AT_SYMLINK_NOFOLLOW as u64, a[1]),
             "fstat" => self.stat32(fd, None, AT_EMPTY_PATH as u64, a[1]),
+            // ---- struct statfs (compat_statfs: 32-bit fields) ----
+            "statfs" | "fstatfs" => {
+                const N: u64 = endian::guest_size(endian::STATFS32) as u64;
+                self.ptr(a[1], N, true)?;
+                let mut h = [0u8; 120];
+                if name == "statfs" {
+                    let p = self.path(a[0])?;
+                    hsys!(SYS_statfs, p.as_ptr(), h.as_mut_ptr())?;
+                } else {
+                    hsys!(SYS_fstatfs, fd, h.as_mut_ptr())?;
+                }
+                // put_compat_statfs: EOVERFLOW for sizes and block counts past 32
+                // bits, and file counts too unless they are -1 (unknown).
+                let field = |i: usize| u64::from_le_bytes(h[8 * i..8 * i + 8].try_into().unwrap_or_default());
+                let (bsize, blocks, bfree, bavail, files, ffree, frsize) =
+                    (field(1), field(2), field(3), field(4), field(5), field(6), field(9));
+                let wide = |v: u64| v >> 32 != 0;
+                if wide(blocks | bfree | bavail | bsize | frsize)
+                    || files != u64::MAX && wide(files)
+                    || ffree != u64::MAX && wide(ffree)
+                {
+                    return Err(EOVERFLOW as i64);
+                }
+                self.write_out(a[1], &endian::narrow(&h, endian::STATFS32, be))?;
+                Ok(Out::Val(0))
+            }
             // ---- struct stat64 ----
             "fstat64" => self.stat_common(fd, None, AT_EMPTY_PATH as u64, a[1]),
             "stat64" => self.stat_common(AT_FDCWD as i64, Some(a[0]), 0, a[1]),
@@ -476,8 +502,6 @@ impl<A: LinuxArch> Thread<A> {
             | "signal"
             | "getdents"
             | "readdir"
-            | "statfs"
-            | "fstatfs"
             | "utime"
             | "utimes"
             | "futimesat"
