@@ -315,12 +315,14 @@ impl Ppc32Linux {
     ) -> Result<Option<u64>, SwapContextError> {
         use SwapContextError::{Errno, Fatal};
         let efault = |_| Errno(libc::EFAULT);
-        // sys_swapcontext: glibc's ucontext_t (no VSX region) is the smallest allowed.
-        if (size & M32) < UCONTEXT_SIZE {
+        // sys_swapcontext: glibc's ucontext_t (no VSX region) is the smallest allowed
+        // (ctx_size is an int).
+        if (size as i32) < UCONTEXT_SIZE as i32 {
             return Err(Errno(libc::EINVAL));
         }
         let mut head = [0u8; UC_MCONTEXT as usize];
         if new != 0 {
+            // The new context must be readable before anything changes.
             mem.read_bytes(new, &mut head).map_err(efault)?;
         }
         if old != 0 {
@@ -332,8 +334,9 @@ impl Ppc32Linux {
         if new == 0 {
             return Ok(None);
         }
-        // do_setcontext: the mask, then the registers where uc_regs points, all but
-        // r2 (the thread pointer is kept).
+        // do_setcontext, after the save (the two contexts may be one): the mask, then
+        // the registers where uc_regs points, all but r2 (the thread pointer is kept).
+        mem.read_bytes(new, &mut head).map_err(|_| Fatal)?;
         let new_mask = endian::sigset_from(true, 4, &head[UC_SIGMASK as usize..]);
         let mc = endian::u32_from(true, &head[UC_REGS as usize..]) as u64;
         let r2 = self.r(st, 2);
