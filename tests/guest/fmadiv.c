@@ -3,7 +3,11 @@
  * of single precision, where rounding through double would round twice), and
  * on PowerPC64 the extended divides divde/divdeu/divwe/divweu with their
  * overflow (OV, SO) and record (CR0) forms, including the cases the ISA leaves
- * undefined (the reference decides those). */
+ * undefined (the reference decides those); and on PowerPC64 the upper word
+ * of the 64-bit FPSCR, whose only field is DRN: mtfsfi and mtfsf with W=1,
+ * mtfsf with L=1, read back by mffs.  Left out: DRN across a signal handler
+ * (Linux restores the whole 64-bit FPSCR from the frame, qemu only its low
+ * word). */
 /* cflags-powerpc64: -mcpu=power8 */
 #include "guest.h"
 #include <fenv.h>
@@ -128,13 +132,57 @@ static void div_tests(void)
         DIV("divweuo.", a, b);
     }
 }
+
+static unsigned long read_fpscr(void)
+{
+    double d;
+    unsigned long v;
+    __asm__ volatile("mffs %0" : "=f"(d));
+    memcpy(&v, &d, sizeof v);
+    return v;
+}
+
+static void show_fpscr(const char *what)
+{
+    unsigned long v = read_fpscr();
+    /* The upper word (DRN) and the rounding mode: the exception bits depend
+     * on how each emulator tracks them. */
+    printf("%-22s upper %08lx rn %lu\n", what, v >> 32, v & 3);
+}
+
+static void fpscr_tests(void)
+{
+    double d;
+    unsigned long x;
+    show_fpscr("start");
+    __asm__ volatile("mtfsfi 7,5,1");
+    show_fpscr("mtfsfi 7,5,1");
+    __asm__ volatile("mtfsfi 6,15,1");
+    show_fpscr("mtfsfi 6,15,1");
+    __asm__ volatile("mtfsfi 7,1");
+    show_fpscr("mtfsfi 7,1");
+    x = 0x0000000e00000003ul;
+    memcpy(&d, &x, sizeof d);
+    __asm__ volatile("mtfsf 1,%0,0,1" : : "f"(d));
+    show_fpscr("mtfsf 1,(e:3),0,1");
+    __asm__ volatile("mtfsf 0xfe,%0,0,1" : : "f"(d));
+    show_fpscr("mtfsf 0xfe,(e:3),0,1");
+    x = 0x0000000300000002ul;
+    memcpy(&d, &x, sizeof d);
+    __asm__ volatile("mtfsf 0,%0,1,0" : : "f"(d));
+    show_fpscr("mtfsf 0,(3:2),1,0");
+    __asm__ volatile("mtfsfi 7,0,1\n\tmtfsfi 7,0");
+    show_fpscr("cleared");
+}
 #else
 static void div_tests(void) { printf("no extended divides on this target\n"); }
+static void fpscr_tests(void) { printf("no 64-bit FPSCR on this target\n"); }
 #endif
 
 int main(void)
 {
     fma_tests();
     div_tests();
+    fpscr_tests();
     return 0;
 }

@@ -1,8 +1,14 @@
 /* sockmsg: sendmsg/recvmsg with scatter/gather buffers, a file descriptor
  * passed over a Unix socket (SCM_RIGHTS) and read through, credentials
  * (SCM_CREDENTIALS, with SO_PASSCRED, whose number is the architecture's), a datagram's
- * source address over loopback UDP (msg_name), and the errors for bad
- * pointers. */
+ * source address over loopback UDP (msg_name), the errors for bad
+ * pointers, and SO_RCVTIMEO/SO_SNDTIMEO (a struct timeval of the target's
+ * time_t: 32-bit on 32-bit PowerPC) set, read back and timing out a recv;
+ * sendmmsg/recvmmsg over a Unix datagram socket (the struct mmsghdr vector in
+ * the target's words, msg_len of each, a file descriptor passed in the middle
+ * entry, MSG_WAITFORONE, a timeout, a bad entry after good ones).  Left out:
+ * recvmmsg's timeout written back and its EINVAL for a bad one (qemu ignores
+ * the timeout). */
 #define _GNU_SOURCE
 #include "guest.h"
 #include <errno.h>
@@ -10,6 +16,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -176,9 +183,155 @@ static void datagram(void)
     close(t);
 }
 
+static void timeouts(void)
+{
+    int sv[2];
+    check(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+    /* Multiples of 20 ms: exact in jiffies for HZ 100, 250, 300 and 1000. */
+    struct timeval rcv = {2, 500000}, snd = {0, 40000}, got;
+    check(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) == 0, "SO_RCVTIMEO");
+    check(setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) == 0, "SO_SNDTIMEO");
+    socklen_t len = sizeof got;
+    memset(&got, 0x55, sizeof got);
+    check(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0, "get SO_RCVTIMEO");
+    printf("SO_RCVTIMEO %ld.%06ld (len %d of %d)\n", (long)got.tv_sec, (long)got.tv_usec, (int)len,
+           (int)sizeof got);
+    len = sizeof got;
+    check(getsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &got, &len) == 0, "get SO_SNDTIMEO");
+    printf("SO_SNDTIMEO %ld.%06ld (len %d)\n", (long)got.tv_sec, (long)got.tv_usec, (int)len);
+    /* A timeout of 40 ms: recv on an empty socket gives up with EAGAIN. */
+    rcv.tv_sec = 0;
+    rcv.tv_usec = 40000;
+    check(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) == 0, "SO_RCVTIMEO 40ms");
+    char c;
+    errno = 0;
+    long r = recv(sv[0], &c, 1, 0);
+    printf("recv with a timeout: %ld %s\n", r, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    /* An out-of-range tv_usec, and a short option. */
+    rcv.tv_usec = 1000000;
+    errno = 0;
+    r = setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv);
+    printf("tv_usec 1000000: %ld %s\n", r, r ? strerror(errno) : "");
+    errno = 0;
+    r = setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, 4);
+    printf("4-byte option: %ld %s\n", r, r ? strerror(errno) : "");
+    /* Zero: no timeout again. */
+    memset(&rcv, 0, sizeof rcv);
+    check(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) == 0, "SO_RCVTIMEO 0");
+    len = sizeof got;
+    check(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len) == 0, "get SO_RCVTIMEO 0");
+    printf("cleared %ld.%06ld\n", (long)got.tv_sec, (long)got.tv_usec);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void mmsg(void)
+{
+    int sv[2], p[2];
+    check(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "socketpair dgram");
+    check(pipe(p) == 0, "pipe");
+    check(write(p[1], "piped", 5) == 5, "write pipe");
+
+    char d0[] = "first", d1a[] = "sec", d1b[] = "ond", d2[] = "the third one";
+    struct iovec iov[4] = {{d0, 5}, {d1a, 3}, {d1b, 3}, {d2, 13}};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct mmsghdr out[3];
+    memset(out, 0, sizeof out);
+    out[0].msg_hdr.msg_iov = &iov[0];
+    out[0].msg_hdr.msg_iovlen = 1;
+    out[1].msg_hdr.msg_iov = &iov[1];
+    out[1].msg_hdr.msg_iovlen = 2;
+    out[1].msg_hdr.msg_control = u.buf;
+    out[1].msg_hdr.msg_controllen = sizeof u.buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&out[1].msg_hdr);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &p[0], sizeof(int));
+    out[2].msg_hdr.msg_iov = &iov[3];
+    out[2].msg_hdr.msg_iovlen = 1;
+    int n = sendmmsg(sv[0], out, 3, 0);
+    printf("sendmmsg: %d, msg_len %u %u %u\n", n, out[0].msg_len, out[1].msg_len, out[2].msg_len);
+
+    char bufs[4][16];
+    struct iovec riov[4];
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ru[4];
+    struct mmsghdr in[4];
+    memset(in, 0, sizeof in);
+    memset(bufs, 0, sizeof bufs);
+    for (int i = 0; i < 4; i++) {
+        riov[i].iov_base = bufs[i];
+        riov[i].iov_len = sizeof bufs[i] - 1;
+        in[i].msg_hdr.msg_iov = &riov[i];
+        in[i].msg_hdr.msg_iovlen = 1;
+        in[i].msg_hdr.msg_control = ru[i].buf;
+        in[i].msg_hdr.msg_controllen = sizeof ru[i].buf;
+    }
+    n = recvmmsg(sv[1], in, 4, MSG_DONTWAIT, NULL);
+    printf("recvmmsg: %d\n", n);
+    for (int i = 0; i < n; i++) {
+        printf("  [%d] msg_len %u \"%s\" controllen %s", i, in[i].msg_len, bufs[i],
+               in[i].msg_hdr.msg_controllen ? "nonzero" : "0");
+        struct cmsghdr *c = CMSG_FIRSTHDR(&in[i].msg_hdr);
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            char buf[8] = {0};
+            memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            printf(" fd reads \"%.*s\"", (int)read(fd, buf, sizeof buf - 1), buf);
+            close(fd);
+        }
+        printf("\n");
+    }
+
+    /* MSG_WAITFORONE: block for the first, then take what is there. */
+    check(send(sv[0], "a", 1, 0) == 1 && send(sv[0], "bb", 2, 0) == 2, "send 2");
+    memset(bufs, 0, sizeof bufs);
+    for (int i = 0; i < 4; i++)
+        in[i].msg_hdr.msg_controllen = 0, in[i].msg_hdr.msg_control = NULL;
+    n = recvmmsg(sv[1], in, 4, MSG_WAITFORONE, NULL);
+    printf("MSG_WAITFORONE: %d: %u \"%s\" %u \"%s\"\n", n, in[0].msg_len, bufs[0], in[1].msg_len, bufs[1]);
+
+    /* A timeout (checked after each datagram, as Linux does). */
+    check(send(sv[0], "ccc", 3, 0) == 3, "send 1");
+    struct timespec t = {0, 50000000};
+    memset(bufs, 0, sizeof bufs);
+    n = recvmmsg(sv[1], in, 2, MSG_DONTWAIT, &t);
+    printf("with a timeout: %d: \"%s\"\n", n, bufs[0]);
+
+    /* Nothing there, non-blocking: EAGAIN. */
+    errno = 0;
+    n = recvmmsg(sv[1], in, 2, MSG_DONTWAIT, NULL);
+    printf("empty: %d %s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+
+    /* A bad iovec in the second entry: the first went. */
+    memset(out, 0, sizeof out);
+    out[0].msg_hdr.msg_iov = &iov[0];
+    out[0].msg_hdr.msg_iovlen = 1;
+    out[1].msg_hdr.msg_iov = (struct iovec *)16;
+    out[1].msg_hdr.msg_iovlen = 1;
+    n = sendmmsg(sv[0], out, 2, 0);
+    printf("bad second entry: %d, msg_len %u\n", n, out[0].msg_len);
+    errno = 0;
+    n = sendmmsg(sv[0], &out[1], 1, 0);
+    printf("bad only entry: %d %s\n", n, strerror(errno));
+    close(sv[0]);
+    close(sv[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     rights();
     datagram();
+    timeouts();
+    mmsg();
     return 0;
 }

@@ -19,7 +19,9 @@
 //!   not modelled (this CPU reports ISA 2.07, where they do not exist);
 //! - `vs0`..`vs63` (v128, the ISA's bit 0 = bit 127 of the value): FPR *i* is the upper
 //!   doubleword of VSR *i*, VR *i* is VSR 32+*i*, as the ISA defines;
-//! - `fpscr`, `vscr`, `vrsave` (i32);
+//! - `fpscr`, `vscr`, `vrsave` (i32); `drn` (i32), the decimal rounding mode in the
+//!   upper word of the 64-bit FPSCR (bits 29:31, ISA 2.05; the word's only defined
+//!   field), which only 64-bit mode can write (the 32-bit CPU, a 7400, has no W or L);
 //! - the reservation of `larx`/`stcx.`: `resv_valid` (i1), `resv_addr`, `resv_val` (i64,
 //!   and `resv_val_hi` for lqarx's upper doubleword),
 //!   modelled like AArch64's exclusive monitor: `stcx.` is a compare-and-swap against the
@@ -100,6 +102,8 @@ pub struct Regs {
     pub resv_val_hi: SlotId,
     /// vs0..vs63.
     pub vs: [SlotId; 64],
+    /// FPSCR[DRN] (0..7), bits 32..34 of the 64-bit FPSCR.
+    pub drn: SlotId,
 }
 
 /// The state layout (`ppc64` or `ppc32`; the slots are the same, see the module docs).
@@ -121,6 +125,7 @@ pub fn layout(mode: PpcMode) -> StateLayout {
     for i in 0..64 {
         b = b.slot(&format!("vs{i}"), Type::V128);
     }
+    b = b.slot("drn", Type::I32);
     b.build("pc").expect("ppc layout")
 }
 
@@ -204,6 +209,7 @@ impl Ppc {
             resv_val: s("resv_val"),
             resv_val_hi: s("resv_val_hi"),
             vs: std::array::from_fn(|i| s(&format!("vs{i}"))),
+            drn: s("drn"),
         };
         Ppc { layout, regs, mode }
     }

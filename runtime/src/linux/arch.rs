@@ -126,6 +126,36 @@ pub trait LinuxArch: Send + Sync + 'static {
     /// rt_sigreturn: restore the registers from the frame at the stack pointer and
     /// return the signal mask saved there.
     fn restore_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Result<u64, MemFault>;
+    /// sigreturn, on the ABIs whose handlers without SA_SIGINFO get a non-RT frame
+    /// (32-bit PowerPC): restore the registers from it and return its signal mask.
+    /// None where the call does not exist.
+    fn restore_old_frame(&self, _mem: &UserMemory, _st: &mut StateBuf) -> Option<Result<u64, MemFault>> {
+        None
+    }
+    /// swapcontext(old, new, size), on the ABIs that have it (32-bit PowerPC): save
+    /// the registers and `mask` into the ucontext at `old` (unless 0), then load them
+    /// from the one at `new` (unless 0). Ok(Some(mask)): the registers were loaded
+    /// and the mask is the new context's; Ok(None): return 0. None where the call
+    /// does not exist.
+    fn swapcontext(
+        &self,
+        _mem: &UserMemory,
+        _st: &mut StateBuf,
+        _mask: u64,
+        _ctx: [u64; 3],
+    ) -> Option<Result<Option<u64>, SwapContextError>> {
+        None
+    }
+}
+
+/// How [`LinuxArch::swapcontext`] fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwapContextError {
+    /// An error the call returns (EINVAL, EFAULT).
+    Errno(i32),
+    /// The new context could not be read part way through loading it: Linux kills
+    /// the task with SIGSEGV.
+    Fatal,
 }
 
 /// AArch64 Linux (LP64, little-endian).

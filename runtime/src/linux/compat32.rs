@@ -144,6 +144,8 @@ const SAME: &[&str] = &[
     "pause",
     "sigaltstack",
     "rt_sigreturn",
+    "sigreturn",
+    "swapcontext",
     "rt_sigqueueinfo",
     "rt_tgsigqueueinfo",
     "epoll_pwait",
@@ -173,9 +175,6 @@ fn pair(hi: u64, lo: u64) -> u64 {
 }
 
 const RLIM32_INFINITY: u64 = 0xffff_ffff;
-/// Where converted arguments go below the guest's stack pointer (80 bytes from here;
-/// below any red zone an ABI could have).
-const SCRATCH_BELOW_SP: u64 = 512;
 
 impl<A: LinuxArch> Thread<A> {
     /// Handle an ILP32 guest's call `name` (see the module docs).
@@ -189,6 +188,74 @@ impl<A: LinuxArch> Thread<A> {
         match name {
             // ---- word-sized msghdr and control messages (the shared layer's) ----
             "sendmsg" | "recvmsg" => self.msg(name == "recvmsg", fd, a[1], a[2] as i32),
+            "sendmmsg" => self.dispatch(name, a),
+            // recvmmsg's timeout is the old 32-bit timespec, recvmmsg_time64's the
+            // 64-bit one.
+            "recvmmsg" | "recvmmsg_time64" => {
+                let width = if name == "recvmmsg" { 4 } else { 8 };
+                self.mmsg(true, fd, a[1], a[2], a[3] as i32, (a[4] != 0).then_some((a[4], width)))
+            }
+            // ---- socketcall(call, args): the socket calls with their arguments in a
+            // block of 32-bit words (net/socket.c's nargs) ----
+            "socketcall" => {
+                const CALLS: [(&str, u64); 20] = [
+                    ("socket", 3),
+                    ("bind", 3),
+                    ("connect", 3),
+                    ("listen", 2),
+                    ("accept", 3),
+                    ("getsockname", 3),
+                    ("getpeername", 3),
+                    ("socketpair", 4),
+                    ("send", 4),
+                    ("recv", 4),
+                    ("sendto", 6),
+                    ("recvfrom", 6),
+                    ("shutdown", 2),
+                    ("setsockopt", 5),
+                    ("getsockopt", 5),
+                    ("sendmsg", 3),
+                    ("recvmsg", 3),
+                    ("accept4", 4),
+                    ("recvmmsg", 5),
+                    ("sendmmsg", 4),
+                ];
+                let call = a[0] as u32 as usize;
+                let Some(&(call_name, n)) = call.checked_sub(1).and_then(|i| CALLS.get(i)) else {
+                    return Err(EINVAL as i64);
+                };
+                let mut args = [0u64; 6];
+                for (i, arg) in args.iter_mut().enumerate().take(n as usize) {
+                    *arg = self.read_u32(a[1] + 4 * i as u64)? as u64;
+                }
+                self.dispatch32(call_name, args)
+            }
+            // ---- SO_RCVTIMEO_OLD / SO_SNDTIMEO_OLD: a 32-bit struct timeval (Linux's
+            // sock_set_timeout/sock_get_timeout for compat tasks); the _NEW options'
+            // 64-bit one is the host's and goes to the shared code ----
+            "setsockopt" if self.timeval_option(a[1], a[2]) => {
+                if (a[4] as u32) < 8 {
+                    return Err(EINVAL as i64);
+                }
+                let h = self.widened(a[3], endian::LONGS2)?;
+                let opt = self.socket_option(SOL_SOCKET, a[2] as i32);
+                hsys!(SYS_setsockopt, fd, SOL_SOCKET, opt, h.as_ptr(), h.len() as u32)
+            }
+            "getsockopt" if self.timeval_option(a[1], a[2]) => {
+                let len = self.read_u32(a[4])? as i32;
+                if len < 0 {
+                    return Err(EINVAL as i64);
+                }
+                let mut h = [0u8; 16];
+                let mut hl = h.len() as u32;
+                let opt = self.socket_option(SOL_SOCKET, a[2] as i32);
+                hsys!(SYS_getsockopt, fd, SOL_SOCKET, opt, h.as_mut_ptr(), &mut hl as *mut u32)?;
+                let g = endian::narrow(&h, endian::LONGS2, be);
+                let n = (len as usize).min(g.len());
+                self.write_out(a[3], &g[..n])?;
+                self.put_u32(a[4], n as u32)?;
+                Ok(Out::Val(0))
+            }
             // ---- 64-bit arguments in register pairs ----
             "mmap" => self.mmap(a),
             "mmap2" => self.mmap([a[0], a[1], a[2], a[3], a[4], a[5] << 12]),
@@ -210,16 +277,46 @@ impl<A: LinuxArch> Thread<A> {
             }
             "fcntl64" | "fcntl" => {
                 // F_GETLK64, F_SETLK64, F_SETLKW64 (struct flock64) are 12..14 on
-                // 32-bit PowerPC; the 32-bit struct flock of plain F_GETLK is not
-                // converted.
+                // 32-bit PowerPC; F_GETLK, F_SETLK, F_SETLKW (5..7) take the 32-bit
+                // struct flock.
                 let cmd = match (name, a[1]) {
                     ("fcntl64", 12..=14) => a[1] - 7,
-                    (_, 5..=7) => return Err(EINVAL as i64),
+                    (_, 5..=7) => return self.flock32(fd, a[1] as i32, a[2]),
                     _ => a[1],
                 };
                 self.fcntl([a[0], cmd, a[2], 0, 0, 0])
             }
 
+            // ---- struct stat (the 32-bit compat_stat, 72 bytes) ----
+            "stat" => self.stat32(AT_FDCWD as i64, Some(a[0]), 0, a[1]),
+            "lstat" => self.stat32(AT_FDCWD as i64, Some(a[0]), AT_SYMLINK_NOFOLLOW as u64, a[1]),
+            "fstat" => self.stat32(fd, None, AT_EMPTY_PATH as u64, a[1]),
+            // ---- struct statfs (compat_statfs: 32-bit fields) ----
+            "statfs" | "fstatfs" => {
+                const N: u64 = endian::guest_size(endian::STATFS32) as u64;
+                self.ptr(a[1], N, true)?;
+                let mut h = [0u8; 120];
+                if name == "statfs" {
+                    let p = self.path(a[0])?;
+                    hsys!(SYS_statfs, p.as_ptr(), h.as_mut_ptr())?;
+                } else {
+                    hsys!(SYS_fstatfs, fd, h.as_mut_ptr())?;
+                }
+                // put_compat_statfs: EOVERFLOW for sizes and block counts past 32
+                // bits, and file counts too unless they are -1 (unknown).
+                let field = |i: usize| u64::from_le_bytes(h[8 * i..8 * i + 8].try_into().unwrap_or_default());
+                let (bsize, blocks, bfree, bavail, files, ffree, frsize) =
+                    (field(1), field(2), field(3), field(4), field(5), field(6), field(9));
+                let wide = |v: u64| v >> 32 != 0;
+                if wide(blocks | bfree | bavail | bsize | frsize)
+                    || files != u64::MAX && wide(files)
+                    || ffree != u64::MAX && wide(ffree)
+                {
+                    return Err(EOVERFLOW as i64);
+                }
+                self.write_out(a[1], &endian::narrow(&h, endian::STATFS32, be))?;
+                Ok(Out::Val(0))
+            }
             // ---- struct stat64 ----
             "fstat64" => self.stat_common(fd, None, AT_EMPTY_PATH as u64, a[1]),
             "stat64" => self.stat_common(AT_FDCWD as i64, Some(a[0]), 0, a[1]),
@@ -394,24 +491,17 @@ impl<A: LinuxArch> Thread<A> {
             "clock_nanosleep" => self.with_timespec32("clock_nanosleep", a, 2, 1, Some(3)),
 
             // Calls whose older forms have 32-bit structures that are not converted.
-            "stat"
-            | "lstat"
-            | "fstat"
-            | "newfstatat"
+            "newfstatat"
             | "sendfile"
             | "select"
             | "_newselect"
-            | "socketcall"
             | "ipc"
-            | "sigreturn"
             | "sigaction"
             | "sigprocmask"
             | "sigsuspend"
             | "signal"
             | "getdents"
             | "readdir"
-            | "statfs"
-            | "fstatfs"
             | "utime"
             | "utimes"
             | "futimesat"
@@ -419,7 +509,6 @@ impl<A: LinuxArch> Thread<A> {
             | "timer_gettime"
             | "timerfd_settime"
             | "timerfd_gettime"
-            | "recvmmsg"
             | "io_getevents"
             | "mq_timedsend"
             | "mq_timedreceive"
@@ -442,15 +531,13 @@ impl<A: LinuxArch> Thread<A> {
     }
 
     /// Call `name` with the `n` 32-bit timespecs at argument `idx` widened to the
-    /// 64-bit layout (in the guest's order, as the 64-bit call reads them); `out`: an
-    /// argument where the call stores a remaining time, narrowed back. The widened
-    /// copies go on the guest's stack, [`SCRATCH_BELOW_SP`] bytes below its stack
-    /// pointer: dead space in the 32-bit PowerPC ABI (no red zone), which nothing
-    /// else touches while the thread is in a system call (signals are delivered
-    /// after it).
+    /// host's 64-bit ones (and, with `out`, the 32-bit timespec that argument
+    /// points at filled from the 64-bit remainder the call leaves on EINTR). The
+    /// copies go in this thread's scratch page ([`Self::scratch_page`]), which nothing
+    /// else uses while the thread is in a system call (signals are delivered after it).
     fn with_timespec32(&mut self, name: &str, mut a: [u64; 6], idx: usize, n: usize, out: Option<usize>) -> R {
         let be = self.be();
-        let scratch = self.proc.arch.sp(&self.state).wrapping_sub(SCRATCH_BELOW_SP) & !15;
+        let scratch = self.scratch_page()?;
         if a[idx] != 0 {
             let mut g = vec![0u8; 8 * n];
             self.proc.mem.read_bytes(a[idx], &mut g).map_err(|_| libc::EFAULT as i64)?;
@@ -480,6 +567,98 @@ impl<A: LinuxArch> Thread<A> {
             }
         }
         r
+    }
+
+    /// Whether (level, option) is SOL_SOCKET's SO_RCVTIMEO_OLD or SO_SNDTIMEO_OLD in the
+    /// guest's numbering: options on a 32-bit `struct timeval`.
+    fn timeval_option(&self, level: u64, opt: u64) -> bool {
+        level as i32 == libc::SOL_SOCKET
+            && matches!(self.socket_option(libc::SOL_SOCKET, opt as i32), libc::SO_RCVTIMEO | libc::SO_SNDTIMEO)
+    }
+
+    /// F_GETLK, F_SETLK, F_SETLKW on the 32-bit `struct flock` (l_type, l_whence as
+    /// shorts; l_start, l_len, l_pid as 32-bit values), as Linux's compat fcntl64:
+    /// widened to the host's, and for F_GETLK narrowed back (EOVERFLOW when the lock
+    /// found does not fit).
+    fn flock32(&mut self, fd: i64, cmd: i32, at: u64) -> R {
+        let be = self.be();
+        let mut g = [0u8; 16];
+        self.proc.mem.read_bytes(at, &mut g).map_err(|_| libc::EFAULT as i64)?;
+        let i16_at =
+            |o: usize| if be { i16::from_be_bytes([g[o], g[o + 1]]) } else { i16::from_le_bytes([g[o], g[o + 1]]) };
+        let i32_at = |o: usize| endian::u32_from(be, &g[o..]) as i32;
+        // SAFETY: libc::flock is plain data.
+        let mut h: libc::flock = unsafe { std::mem::zeroed() };
+        h.l_type = i16_at(0);
+        h.l_whence = i16_at(2);
+        h.l_start = i32_at(4) as i64;
+        h.l_len = i32_at(8) as i64;
+        h.l_pid = i32_at(12);
+        let r = bsys!(self, libc::SYS_fcntl, fd, cmd, &mut h as *mut libc::flock)?;
+        if cmd == libc::F_GETLK {
+            const COMPAT_OFF_T_MAX: i64 = i32::MAX as i64;
+            if h.l_start > COMPAT_OFF_T_MAX || h.l_len > COMPAT_OFF_T_MAX {
+                return Err(libc::EOVERFLOW as i64);
+            }
+            let mut out = Vec::with_capacity(16);
+            for v in [h.l_type, h.l_whence] {
+                out.extend_from_slice(&if be { v.to_be_bytes() } else { v.to_le_bytes() });
+            }
+            for v in [h.l_start as u32, h.l_len as u32, h.l_pid as u32] {
+                out.extend_from_slice(&endian::u32_bytes(be, v));
+            }
+            self.write_out(at, &out)?;
+        }
+        Ok(r)
+    }
+
+    /// stat, lstat, fstat: Linux's `cp_compat_stat` -- the 32-bit `struct stat`
+    /// (st_dev, st_ino, st_mode 32 bits, st_nlink 16, st_uid, st_gid, st_rdev,
+    /// st_size, st_blksize, st_blocks, then seconds and nanoseconds of the three
+    /// times), EOVERFLOW when the inode, link count or size does not fit.
+    fn stat32(&mut self, dirfd: i64, path: Option<u64>, flags: u64, out: u64) -> R {
+        let be = self.be();
+        // SAFETY: libc::stat is plain data.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let p = match path {
+            Some(a) => self.path(a)?,
+            None => std::ffi::CString::default(),
+        };
+        hsys!(libc::SYS_newfstatat, dirfd, p.as_ptr(), &mut st as *mut libc::stat, flags as i32)?;
+        if st.st_ino > u32::MAX as u64 || st.st_nlink > u16::MAX as u64 || st.st_size > i32::MAX as i64 {
+            return Err(libc::EOVERFLOW as i64);
+        }
+        let mut b = [0u8; 72];
+        let mut put32 = |off: usize, v: u64| b[off..off + 4].copy_from_slice(&endian::u32_bytes(be, v as u32));
+        put32(0, st.st_dev);
+        put32(4, st.st_ino);
+        put32(8, st.st_mode as u64);
+        put32(16, st.st_uid as u64);
+        put32(20, st.st_gid as u64);
+        put32(24, st.st_rdev);
+        put32(28, st.st_size as u64);
+        put32(32, st.st_blksize as u64);
+        put32(36, st.st_blocks as u64);
+        put32(40, st.st_atime as u64);
+        put32(44, st.st_atime_nsec as u64);
+        put32(48, st.st_mtime as u64);
+        put32(52, st.st_mtime_nsec as u64);
+        put32(56, st.st_ctime as u64);
+        put32(60, st.st_ctime_nsec as u64);
+        let nlink = st.st_nlink as u16;
+        b[12..14].copy_from_slice(&if be { nlink.to_be_bytes() } else { nlink.to_le_bytes() });
+        self.write_out(out, &b)?;
+        Ok(Out::Val(0))
+    }
+
+    /// This thread's page of guest memory for converted arguments, mapped on first use
+    /// (and again if the guest unmapped it); unmapped when the thread ends.
+    fn scratch_page(&mut self) -> Result<u64, i64> {
+        use crate::usermem::{Placement, Prot, PAGE};
+        if self.scratch == 0 || !self.proc.mem.accessible(self.scratch, PAGE, true) {
+            self.scratch = self.proc.mem.map(Placement::Hint(0), PAGE, Prot::RW).map_err(|e| e.errno() as i64)?;
+        }
+        Ok(self.scratch)
     }
 
     /// A guest structure of 32-bit fields in the host's 64-bit layout.

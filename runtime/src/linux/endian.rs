@@ -192,6 +192,27 @@ pub const STATFS64_32: &[(usize, usize)] = &[
     (0, 4),
 ];
 
+/// struct statfs of 32-bit PowerPC (compat_statfs, 64 bytes): every field 32 bits,
+/// fsid two ints.
+pub const STATFS32: &[(usize, usize)] = &[
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (4, 4),
+    (4, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+    (8, 4),
+];
+
 /// A host siginfo (x86-64 layout) in the ILP32 big-endian layout (32-bit PowerPC):
 /// the union starts at byte 12 and pointers, clock_t and sigval are 32 bits.
 pub fn siginfo_to_ilp32_be(host: &[u8; 128], signo: i32, code: i32) -> [u8; 128] {
@@ -287,6 +308,8 @@ mod tests {
         assert_eq!(host_size(SYSINFO32), 108);
         assert_eq!(guest_size(STATFS64_32), 88);
         assert_eq!(host_size(STATFS64_32), 120);
+        assert_eq!(guest_size(STATFS32), 64);
+        assert_eq!(host_size(STATFS32), 120);
         let h: Vec<u8> = [-2i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
         let g = narrow(&h, LONGS2, true);
         assert_eq!(g, [0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 7]);

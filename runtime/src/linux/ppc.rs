@@ -93,6 +93,96 @@ const USER_MSR: u64 = 0x8000_0000_0280_f032;
 /// MSR_LE: the thread runs little-endian.
 const MSR_LE: u64 = 1;
 
+/// The Linux system-call ABI every PowerPC shares (ppc64le, ppc64 and 32-bit ppc):
+/// `sc` with the number in r0 and arguments in r3..r8, the result in r3 with CR0.SO
+/// set on error, and the `icbi` that asks for a code sync. The variants differ only
+/// in the width of a register and an address (`mask`), the thread-pointer register
+/// (`tls`) and the byte order instructions are read in (`be`).
+pub(super) struct PpcAbi<'a> {
+    pub layout: &'a StateLayout,
+    pub regs: &'a Regs,
+    /// All ones for 64-bit guests, 0xffff_ffff for 32-bit ones.
+    pub mask: u64,
+    /// r13 on 64-bit guests, r2 on 32-bit ones.
+    pub tls: usize,
+    pub be: bool,
+}
+
+impl PpcAbi<'_> {
+    pub fn r(&self, st: &StateBuf, i: usize) -> u64 {
+        st.get(self.layout, self.regs.r[i]) as u64 & self.mask
+    }
+    pub fn set_r(&self, st: &mut StateBuf, i: usize, v: u64) {
+        st.set(self.layout, self.regs.r[i], (v & self.mask) as u128);
+    }
+    fn get(&self, st: &StateBuf, slot: mimic_ir::SlotId) -> u64 {
+        st.get(self.layout, slot) as u64
+    }
+    pub fn pc(&self, st: &StateBuf) -> u64 {
+        self.get(st, self.regs.pc) & self.mask
+    }
+    pub fn set_pc(&self, st: &mut StateBuf, pc: u64) {
+        st.set(self.layout, self.regs.pc, (pc & self.mask) as u128);
+    }
+    /// CR as the 32-bit word of mfcr.
+    pub fn cr(&self, st: &StateBuf) -> u64 {
+        (0..32).fold(0, |acc, i| acc | (self.get(st, self.regs.cr[i]) & 1) << (31 - i))
+    }
+    pub fn set_cr(&self, st: &mut StateBuf, v: u64) {
+        for i in 0..32 {
+            st.set(self.layout, self.regs.cr[i], (v >> (31 - i) & 1) as u128);
+        }
+    }
+    /// XER as mfxer reads it (SO, OV, CA and the byte count).
+    pub fn xer(&self, st: &StateBuf) -> u64 {
+        let r = self.regs;
+        (self.get(st, r.so) & 1) << 31
+            | (self.get(st, r.ov) & 1) << 30
+            | (self.get(st, r.ca) & 1) << 29
+            | self.get(st, r.xer_bc) & 0x7f
+    }
+    pub fn set_xer(&self, st: &mut StateBuf, v: u64) {
+        let r = self.regs;
+        st.set(self.layout, r.so, (v >> 31 & 1) as u128);
+        st.set(self.layout, r.ov, (v >> 30 & 1) as u128);
+        st.set(self.layout, r.ca, (v >> 29 & 1) as u128);
+        st.set(self.layout, r.xer_bc, (v & 0x7f) as u128);
+    }
+    pub fn syscall(&self, st: &StateBuf) -> (u64, [u64; 6]) {
+        (self.r(st, 0), std::array::from_fn(|i| self.r(st, 3 + i)))
+    }
+    pub fn set_syscall_result(&self, st: &mut StateBuf, ret: i64) {
+        let err = (-4095..0).contains(&ret);
+        self.set_r(st, 3, if err { (-ret) as u64 } else { ret as u64 });
+        st.set(self.layout, self.regs.cr[3], err as u128);
+    }
+    pub fn restart_syscall(&self, st: &mut StateBuf) {
+        let pc = self.pc(st);
+        self.set_pc(st, pc.wrapping_sub(4));
+    }
+    pub fn set_tls(&self, st: &mut StateBuf, tls: u64) {
+        self.set_r(st, self.tls, tls);
+    }
+    pub fn clone_child(&self, st: &mut StateBuf, new_sp: u64) {
+        self.set_r(st, 3, 0);
+        st.set(self.layout, self.regs.cr[3], 0);
+        if new_sp != 0 {
+            self.set_r(st, 1, new_sp);
+        }
+    }
+    /// `icbi RA, RB` at `pc`: the cache block holding (RA|0) + RB, and the next pc.
+    pub fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)> {
+        let mut w = [0u8; 4];
+        mem.fetch_bytes(pc, &mut w).ok()?;
+        let w = endian::u32_from(self.be, &w);
+        let (ra, rb) = ((w >> 16 & 31) as usize, (w >> 11 & 31) as usize);
+        let base = if ra == 0 { 0 } else { self.r(st, ra) };
+        let line = mimic_frontend::ppc::lift::DCACHE_LINE;
+        let addr = base.wrapping_add(self.r(st, rb)) & self.mask & !(line - 1);
+        Some((addr..addr + line, pc.wrapping_add(4) & self.mask))
+    }
+}
+
 impl Ppc64Linux {
     /// ppc64le (ELFv2).
     pub fn new_le() -> Ppc64Linux {
@@ -147,36 +237,17 @@ impl Ppc64Linux {
         mem.read_bytes(at, &mut b)?;
         Ok((self.u64_at(&b[0..]), self.u64_at(&b[8..]), self.u64_at(&b[16..])))
     }
+    fn abi(&self) -> PpcAbi<'_> {
+        PpcAbi { layout: &self.layout, regs: &self.regs, mask: u64::MAX, tls: 13, be: self.be }
+    }
     fn r(&self, st: &StateBuf, i: usize) -> u64 {
-        st.get(&self.layout, self.regs.r[i]) as u64
+        self.abi().r(st, i)
     }
     fn set_r(&self, st: &mut StateBuf, i: usize, v: u64) {
-        st.set(&self.layout, self.regs.r[i], v as u128);
+        self.abi().set_r(st, i, v)
     }
     fn get(&self, st: &StateBuf, slot: mimic_ir::SlotId) -> u64 {
         st.get(&self.layout, slot) as u64
-    }
-    fn cr(&self, st: &StateBuf) -> u64 {
-        (0..32).fold(0, |acc, i| acc | (self.get(st, self.regs.cr[i]) & 1) << (31 - i))
-    }
-    fn set_cr(&self, st: &mut StateBuf, v: u64) {
-        for i in 0..32 {
-            st.set(&self.layout, self.regs.cr[i], (v >> (31 - i) & 1) as u128);
-        }
-    }
-    fn xer(&self, st: &StateBuf) -> u64 {
-        let r = &self.regs;
-        (self.get(st, r.so) & 1) << 31
-            | (self.get(st, r.ov) & 1) << 30
-            | (self.get(st, r.ca) & 1) << 29
-            | self.get(st, r.xer_bc) & 0x7f
-    }
-    fn set_xer(&self, st: &mut StateBuf, v: u64) {
-        let r = &self.regs;
-        st.set(&self.layout, r.so, (v >> 31 & 1) as u128);
-        st.set(&self.layout, r.ov, (v >> 30 & 1) as u128);
-        st.set(&self.layout, r.ca, (v >> 29 & 1) as u128);
-        st.set(&self.layout, r.xer_bc, (v & 0x7f) as u128);
     }
 }
 
@@ -284,10 +355,10 @@ impl LinuxArch for Ppc64Linux {
         }
     }
     fn pc(&self, st: &StateBuf) -> u64 {
-        st.get(&self.layout, self.regs.pc) as u64
+        self.abi().pc(st)
     }
     fn set_pc(&self, st: &mut StateBuf, pc: u64) {
-        st.set(&self.layout, self.regs.pc, pc as u128);
+        self.abi().set_pc(st, pc)
     }
     fn sp(&self, st: &StateBuf) -> u64 {
         self.r(st, 1)
@@ -296,38 +367,23 @@ impl LinuxArch for Ppc64Linux {
         self.set_r(st, 1, sp);
     }
     fn syscall(&self, st: &StateBuf) -> (u64, [u64; 6]) {
-        (self.r(st, 0), std::array::from_fn(|i| self.r(st, 3 + i)))
+        self.abi().syscall(st)
     }
     fn set_syscall_result(&self, st: &mut StateBuf, ret: i64) {
-        let err = (-4095..0).contains(&ret);
-        self.set_r(st, 3, if err { (-ret) as u64 } else { ret as u64 });
-        st.set(&self.layout, self.regs.cr[3], err as u128);
+        self.abi().set_syscall_result(st, ret)
     }
     fn restart_syscall(&self, st: &mut StateBuf) {
-        let pc = self.pc(st);
-        self.set_pc(st, pc.wrapping_sub(4));
+        self.abi().restart_syscall(st)
     }
     fn set_tls(&self, st: &mut StateBuf, tls: u64) {
-        self.set_r(st, 13, tls);
+        self.abi().set_tls(st, tls)
     }
     fn clone_child(&self, st: &mut StateBuf, new_sp: u64) {
-        self.set_r(st, 3, 0);
-        st.set(&self.layout, self.regs.cr[3], 0);
-        if new_sp != 0 {
-            self.set_sp(st, new_sp);
-        }
+        self.abi().clone_child(st, new_sp)
     }
 
     fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)> {
-        // icbi RA, RB: the block holding (RA|0) + RB.
-        let mut w = [0u8; 4];
-        mem.fetch_bytes(pc, &mut w).ok()?;
-        let w = self.u32_at(&w);
-        let (ra, rb) = ((w >> 16 & 31) as usize, (w >> 11 & 31) as usize);
-        let base = if ra == 0 { 0 } else { self.r(st, ra) };
-        let line = mimic_frontend::ppc::lift::DCACHE_LINE;
-        let addr = base.wrapping_add(self.r(st, rb)) & !(line - 1);
-        Some((addr..addr + line, pc + 4))
+        self.abi().code_sync(mem, st, pc)
     }
 
     fn sigtramp_code(&self) -> Vec<u8> {
@@ -381,15 +437,17 @@ impl LinuxArch for Ppc64Linux {
         put64(&mut buf, gp + 8 * PT_ORIG_R3, self.r(st, 3));
         put64(&mut buf, gp + 8 * PT_CTR, self.get(st, self.regs.ctr));
         put64(&mut buf, gp + 8 * PT_LNK, self.get(st, self.regs.lr));
-        put64(&mut buf, gp + 8 * PT_XER, self.xer(st));
-        put64(&mut buf, gp + 8 * PT_CCR, self.cr(st));
+        put64(&mut buf, gp + 8 * PT_XER, self.abi().xer(st));
+        put64(&mut buf, gp + 8 * PT_CCR, self.abi().cr(st));
         put64(&mut buf, gp + 8 * PT_TRAP, 0);
         // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
         for i in 0..32 {
             let v = st.get(&self.layout, self.regs.vs[i]);
             put64(&mut buf, sc + SC_FP_REGS + 8 * i as u64, (v >> 64) as u64);
         }
-        put64(&mut buf, sc + SC_FP_REGS + 8 * 32, self.get(st, self.regs.fpscr));
+        // The 64-bit FPSCR: DRN in its upper word.
+        let fpscr = self.get(st, self.regs.fpscr) & 0xffff_ffff | (self.get(st, self.regs.drn) & 7) << 32;
+        put64(&mut buf, sc + SC_FP_REGS + 8 * 32, fpscr);
         // VMX: v_regs (16-byte aligned in vmx_reserve): VR0..31, VSCR, VRSAVE, then the
         // low doublewords of VSR 0..31.
         let vr = (sc + SC_VMX_RESERVE + 15) & !15;
@@ -444,8 +502,8 @@ impl LinuxArch for Ppc64Linux {
         self.set_pc(st, at(gp + 8 * PT_NIP));
         st.set(&self.layout, self.regs.ctr, at(gp + 8 * PT_CTR) as u128);
         st.set(&self.layout, self.regs.lr, at(gp + 8 * PT_LNK) as u128);
-        self.set_xer(st, at(gp + 8 * PT_XER));
-        self.set_cr(st, at(gp + 8 * PT_CCR));
+        self.abi().set_xer(st, at(gp + 8 * PT_XER));
+        self.abi().set_cr(st, at(gp + 8 * PT_CCR));
         let vr_abs = at(sc + SC_V_REGS);
         let vr = vr_abs.wrapping_sub(uc);
         // v_regs must point at the frame's own vmx_reserve area.
@@ -455,7 +513,9 @@ impl LinuxArch for Ppc64Linux {
             let lo = if vr_ok { at(vr + 16 * 34 + 8 * i as u64) as u128 } else { 0 };
             st.set(&self.layout, self.regs.vs[i], hi << 64 | lo);
         }
-        st.set(&self.layout, self.regs.fpscr, at(sc + SC_FP_REGS + 8 * 32) as u32 as u128);
+        let fpscr = at(sc + SC_FP_REGS + 8 * 32);
+        st.set(&self.layout, self.regs.fpscr, fpscr as u32 as u128);
+        st.set(&self.layout, self.regs.drn, (fpscr >> 32 & 7) as u128);
         if vr_ok {
             for i in 0..32 {
                 let o = (vr + 16 * i as u64) as usize;

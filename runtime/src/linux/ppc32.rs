@@ -18,10 +18,11 @@
 //!   are the frontend's cache block (dcbz clears 128 bytes).
 //! - Guest addresses are 32 bits: the address space is 4 GiB.
 
-use super::arch::{AltStack, LinuxArch};
+use super::arch::{AltStack, LinuxArch, SwapContextError};
 use super::elf::Arch;
 use super::endian;
-use super::signal::{SigAction, SigInfo, SA_ONSTACK};
+use super::ppc::PpcAbi;
+use super::signal::{SigAction, SigInfo, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
 use super::sysno_ppc32;
 use crate::usermem::UserMemory;
 use mimic_frontend::ppc::{Ppc, PpcMode, Regs};
@@ -78,6 +79,19 @@ const PT_CTR: u64 = 35;
 const PT_LNK: u64 = 36;
 const PT_XER: u64 = 37;
 const PT_CCR: u64 = 38;
+// The non-RT frame (struct sigframe): a struct sigcontext -- _unused[4] (the last
+// holding the high word of the old mask), signal, handler, oldmask, regs -- then the
+// mcontext and abigap[56], with a 64-byte caller frame below it.
+const SC_MASK_HI: u64 = 12;
+const SC_SIGNAL: u64 = 16;
+const SC_HANDLER: u64 = 20;
+const SC_OLDMASK: u64 = 24;
+const SC_REGS: u64 = 28;
+const SIGCONTEXT_SIZE: u64 = 32;
+const OLD_FRAME_SIZE: u64 = SIGCONTEXT_SIZE + MCONTEXT_SIZE + 56 * 4;
+const OLD_SIGNAL_FRAMESIZE: u64 = 64;
+/// Where the sigreturn trampoline of non-RT frames is in [`LinuxArch::sigtramp_code`].
+const SIGTRAMP_OLD: u64 = 8;
 /// MSR of a 32-bit user thread with FP and AltiVec enabled (MSR_VEC, MSR_FP, PR, ...).
 const USER_MSR: u64 = 0x0200_f032;
 
@@ -88,36 +102,17 @@ impl Ppc32Linux {
         let fe = Ppc::new(PpcMode::PPC32);
         Ppc32Linux { layout: fe.layout(), regs: fe.regs().clone() }
     }
+    fn abi(&self) -> PpcAbi<'_> {
+        PpcAbi { layout: &self.layout, regs: &self.regs, mask: M32, tls: 2, be: true }
+    }
     fn r(&self, st: &StateBuf, i: usize) -> u64 {
-        st.get(&self.layout, self.regs.r[i]) as u64 & M32
+        self.abi().r(st, i)
     }
     fn set_r(&self, st: &mut StateBuf, i: usize, v: u64) {
-        st.set(&self.layout, self.regs.r[i], (v & M32) as u128);
+        self.abi().set_r(st, i, v)
     }
     fn get(&self, st: &StateBuf, slot: mimic_ir::SlotId) -> u64 {
         st.get(&self.layout, slot) as u64
-    }
-    fn cr(&self, st: &StateBuf) -> u64 {
-        (0..32).fold(0, |acc, i| acc | (self.get(st, self.regs.cr[i]) & 1) << (31 - i))
-    }
-    fn set_cr(&self, st: &mut StateBuf, v: u64) {
-        for i in 0..32 {
-            st.set(&self.layout, self.regs.cr[i], (v >> (31 - i) & 1) as u128);
-        }
-    }
-    fn xer(&self, st: &StateBuf) -> u64 {
-        let r = &self.regs;
-        (self.get(st, r.so) & 1) << 31
-            | (self.get(st, r.ov) & 1) << 30
-            | (self.get(st, r.ca) & 1) << 29
-            | self.get(st, r.xer_bc) & 0x7f
-    }
-    fn set_xer(&self, st: &mut StateBuf, v: u64) {
-        let r = &self.regs;
-        st.set(&self.layout, r.so, (v >> 31 & 1) as u128);
-        st.set(&self.layout, r.ov, (v >> 30 & 1) as u128);
-        st.set(&self.layout, r.ca, (v >> 29 & 1) as u128);
-        st.set(&self.layout, r.xer_bc, (v & 0x7f) as u128);
     }
 }
 
@@ -186,10 +181,10 @@ impl LinuxArch for Ppc32Linux {
         self.set_pc(st, pc);
     }
     fn pc(&self, st: &StateBuf) -> u64 {
-        st.get(&self.layout, self.regs.pc) as u64 & M32
+        self.abi().pc(st)
     }
     fn set_pc(&self, st: &mut StateBuf, pc: u64) {
-        st.set(&self.layout, self.regs.pc, (pc & M32) as u128);
+        self.abi().set_pc(st, pc)
     }
     fn sp(&self, st: &StateBuf) -> u64 {
         self.r(st, 1)
@@ -198,43 +193,29 @@ impl LinuxArch for Ppc32Linux {
         self.set_r(st, 1, sp);
     }
     fn syscall(&self, st: &StateBuf) -> (u64, [u64; 6]) {
-        (self.r(st, 0), std::array::from_fn(|i| self.r(st, 3 + i)))
+        self.abi().syscall(st)
     }
     fn set_syscall_result(&self, st: &mut StateBuf, ret: i64) {
-        let err = (-4095..0).contains(&ret);
-        self.set_r(st, 3, if err { (-ret) as u64 } else { ret as u64 });
-        st.set(&self.layout, self.regs.cr[3], err as u128);
+        self.abi().set_syscall_result(st, ret)
     }
     fn restart_syscall(&self, st: &mut StateBuf) {
-        let pc = self.pc(st);
-        self.set_pc(st, pc.wrapping_sub(4));
+        self.abi().restart_syscall(st)
     }
     fn set_tls(&self, st: &mut StateBuf, tls: u64) {
-        self.set_r(st, 2, tls);
+        self.abi().set_tls(st, tls)
     }
     fn clone_child(&self, st: &mut StateBuf, new_sp: u64) {
-        self.set_r(st, 3, 0);
-        st.set(&self.layout, self.regs.cr[3], 0);
-        if new_sp != 0 {
-            self.set_sp(st, new_sp);
-        }
+        self.abi().clone_child(st, new_sp)
     }
 
     fn code_sync(&self, mem: &UserMemory, st: &StateBuf, pc: u64) -> Option<(std::ops::Range<u64>, u64)> {
-        // icbi RA, RB: the block holding (RA|0) + RB.
-        let mut w = [0u8; 4];
-        mem.fetch_bytes(pc, &mut w).ok()?;
-        let w = u32::from_be_bytes(w);
-        let (ra, rb) = ((w >> 16 & 31) as usize, (w >> 11 & 31) as usize);
-        let base = if ra == 0 { 0 } else { self.r(st, ra) };
-        let line = mimic_frontend::ppc::lift::DCACHE_LINE;
-        let addr = base.wrapping_add(self.r(st, rb)) & M32 & !(line - 1);
-        Some((addr..addr + line, (pc + 4) & M32))
+        self.abi().code_sync(mem, st, pc)
     }
 
     fn sigtramp_code(&self) -> Vec<u8> {
-        // li r0, 172 (rt_sigreturn); sc
-        [0x3800_00acu32, 0x4400_0002].iter().flat_map(|&w| w.to_be_bytes()).collect()
+        // li r0, 172 (rt_sigreturn); sc -- then, at SIGTRAMP_OLD, the return of
+        // non-RT frames: li r0, 119 (sigreturn); sc
+        [0x3800_00acu32, 0x4400_0002, 0x3800_0077, 0x4400_0002].iter().flat_map(|&w| w.to_be_bytes()).collect()
     }
 
     fn setup_frame(
@@ -247,10 +228,13 @@ impl LinuxArch for Ppc32Linux {
         old_mask: u64,
         alt: &AltStack,
     ) -> Result<(), MemFault> {
+        if act.flags & SA_SIGINFO == 0 {
+            // The vDSO's sigtramp32 unless the guest gave a restorer.
+            let tramp = if act.flags & SA_RESTORER != 0 { restorer } else { restorer + SIGTRAMP_OLD };
+            return self.setup_old_frame(mem, st, info, act, tramp, old_mask, alt);
+        }
         let sp = self.sp(st);
-        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
-        let top = if act.flags & SA_ONSTACK != 0 && on_alt { alt.sp + alt.size } else { sp };
-        let frame = (top - FRAME_SIZE) & !15;
+        let frame = (self.stack_top(sp, act, alt) - FRAME_SIZE) & !15;
         let newsp = frame - SIGNAL_FRAMESIZE;
         let mut buf = vec![0u8; (FRAME_SIZE + SIGNAL_FRAMESIZE) as usize];
         let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
@@ -258,7 +242,6 @@ impl LinuxArch for Ppc32Linux {
             buf[o..o + v.len()].copy_from_slice(v);
         };
         let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
-        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_be_bytes());
         // The back chain of the handler's caller frame.
         put32(&mut buf, newsp, sp);
         put(&mut buf, frame, &self.siginfo_bytes(info));
@@ -270,30 +253,7 @@ impl LinuxArch for Ppc32Linux {
         put32(&mut buf, uc + UC_STACK + 8, alt.size);
         put32(&mut buf, uc + UC_REGS, mc);
         put(&mut buf, uc + UC_SIGMASK, &endian::sigset_bytes(true, 4, old_mask));
-        for i in 0..32 {
-            put32(&mut buf, mc + 4 * i as u64, self.r(st, i));
-        }
-        put32(&mut buf, mc + 4 * PT_NIP, self.pc(st));
-        put32(&mut buf, mc + 4 * PT_MSR, USER_MSR);
-        put32(&mut buf, mc + 4 * PT_ORIG_R3, self.r(st, 3));
-        put32(&mut buf, mc + 4 * PT_CTR, self.get(st, self.regs.ctr));
-        put32(&mut buf, mc + 4 * PT_LNK, self.get(st, self.regs.lr));
-        put32(&mut buf, mc + 4 * PT_XER, self.xer(st));
-        put32(&mut buf, mc + 4 * PT_CCR, self.cr(st));
-        // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
-        for i in 0..32 {
-            let v = st.get(&self.layout, self.regs.vs[i]);
-            put64(&mut buf, mc + MC_FREGS + 8 * i as u64, (v >> 64) as u64);
-        }
-        put64(&mut buf, mc + MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
-        // VR0..31, VSCR (the last word of the 33rd quadword), VRSAVE in its first word.
-        let vr = mc + MC_VREGS;
-        for i in 0..32 {
-            let v = st.get(&self.layout, self.regs.vs[32 + i]);
-            put(&mut buf, vr + 16 * i as u64, &v.to_be_bytes());
-        }
-        put32(&mut buf, vr + 16 * 32 + 12, self.get(st, self.regs.vscr));
-        put32(&mut buf, vr + 16 * 32, self.get(st, self.regs.vrsave));
+        put(&mut buf, mc, &self.mcontext_bytes(st));
         mem.write_bytes(newsp, &buf)?;
 
         self.set_r(st, 1, newsp);
@@ -313,6 +273,123 @@ impl LinuxArch for Ppc32Linux {
         let mask = endian::sigset_from(true, 4, &head[UC_SIGMASK as usize..]);
         // The registers are where uc_regs points (normally the frame's own mcontext).
         let mc = endian::u32_from(true, &head[UC_REGS as usize..]) as u64;
+        self.restore_mcontext(mem, st, mc)?;
+        Ok(mask)
+    }
+
+    fn swapcontext(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        mask: u64,
+        ctx: [u64; 3],
+    ) -> Option<Result<Option<u64>, SwapContextError>> {
+        Some(self.swap(mem, st, mask, ctx))
+    }
+
+    fn restore_old_frame(&self, mem: &UserMemory, st: &mut StateBuf) -> Option<Result<u64, MemFault>> {
+        // sys_sigreturn: the sigcontext is at the stack pointer + __SIGNAL_FRAMESIZE;
+        // the mask is oldmask and _unused[3], the registers where `regs` points.
+        let run = || {
+            let mut sc = [0u8; SIGCONTEXT_SIZE as usize];
+            mem.read_bytes(self.sp(st) + OLD_SIGNAL_FRAMESIZE, &mut sc)?;
+            let word = |off: u64| endian::u32_from(true, &sc[off as usize..]) as u64;
+            let mask = word(SC_OLDMASK) | word(SC_MASK_HI) << 32;
+            Ok((mask, word(SC_REGS)))
+        };
+        Some(run().and_then(|(mask, mc)| {
+            self.restore_mcontext(mem, st, mc)?;
+            Ok(mask)
+        }))
+    }
+}
+
+impl Ppc32Linux {
+    /// sys_swapcontext (see [`LinuxArch::swapcontext`]).
+    fn swap(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        mask: u64,
+        [old, new, size]: [u64; 3],
+    ) -> Result<Option<u64>, SwapContextError> {
+        use SwapContextError::{Errno, Fatal};
+        let efault = |_| Errno(libc::EFAULT);
+        // sys_swapcontext: glibc's ucontext_t (no VSX region) is the smallest allowed
+        // (ctx_size is an int).
+        if (size as i32) < UCONTEXT_SIZE as i32 {
+            return Err(Errno(libc::EINVAL));
+        }
+        let mut head = [0u8; UC_MCONTEXT as usize];
+        if new != 0 {
+            // The new context must be readable before anything changes.
+            mem.read_bytes(new, &mut head).map_err(efault)?;
+        }
+        if old != 0 {
+            let mc = (old + UC_MCONTEXT) & !15;
+            mem.write_bytes(mc, &self.mcontext_bytes(st)).map_err(efault)?;
+            mem.write_bytes(old + UC_SIGMASK, &endian::sigset_bytes(true, 4, mask)).map_err(efault)?;
+            mem.write_bytes(old + UC_REGS, &(mc as u32).to_be_bytes()).map_err(efault)?;
+        }
+        if new == 0 {
+            return Ok(None);
+        }
+        // do_setcontext, after the save (the two contexts may be one): the mask, then
+        // the registers where uc_regs points, all but r2 (the thread pointer is kept).
+        mem.read_bytes(new, &mut head).map_err(|_| Fatal)?;
+        let new_mask = endian::sigset_from(true, 4, &head[UC_SIGMASK as usize..]);
+        let mc = endian::u32_from(true, &head[UC_REGS as usize..]) as u64;
+        let r2 = self.r(st, 2);
+        self.restore_mcontext(mem, st, mc).map_err(|_| Fatal)?;
+        self.set_r(st, 2, r2);
+        Ok(Some(new_mask))
+    }
+
+    /// The top of the stack a handler's frame goes below: the alternate stack's when
+    /// the handler asks for it and the thread is not already on it.
+    fn stack_top(&self, sp: u64, act: &SigAction, alt: &AltStack) -> u64 {
+        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
+        if act.flags & SA_ONSTACK != 0 && on_alt {
+            alt.sp + alt.size
+        } else {
+            sp
+        }
+    }
+
+    /// The registers as `save_user_regs` stores them in a `struct mcontext`.
+    fn mcontext_bytes(&self, st: &StateBuf) -> Vec<u8> {
+        let mut buf = vec![0u8; MCONTEXT_SIZE as usize];
+        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| buf[at as usize..at as usize + v.len()].copy_from_slice(v);
+        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
+        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_be_bytes());
+        for i in 0..32 {
+            put32(&mut buf, 4 * i as u64, self.r(st, i));
+        }
+        put32(&mut buf, 4 * PT_NIP, self.pc(st));
+        put32(&mut buf, 4 * PT_MSR, USER_MSR);
+        put32(&mut buf, 4 * PT_ORIG_R3, self.r(st, 3));
+        put32(&mut buf, 4 * PT_CTR, self.get(st, self.regs.ctr));
+        put32(&mut buf, 4 * PT_LNK, self.get(st, self.regs.lr));
+        put32(&mut buf, 4 * PT_XER, self.abi().xer(st));
+        put32(&mut buf, 4 * PT_CCR, self.abi().cr(st));
+        // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
+        for i in 0..32 {
+            let v = st.get(&self.layout, self.regs.vs[i]);
+            put64(&mut buf, MC_FREGS + 8 * i as u64, (v >> 64) as u64);
+        }
+        put64(&mut buf, MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
+        // VR0..31, VSCR (the last word of the 33rd quadword), VRSAVE in its first word.
+        for i in 0..32 {
+            let v = st.get(&self.layout, self.regs.vs[32 + i]);
+            put(&mut buf, MC_VREGS + 16 * i as u64, &v.to_be_bytes());
+        }
+        put32(&mut buf, MC_VREGS + 16 * 32 + 12, self.get(st, self.regs.vscr));
+        put32(&mut buf, MC_VREGS + 16 * 32, self.get(st, self.regs.vrsave));
+        buf
+    }
+
+    /// `restore_user_regs`: the registers from the `struct mcontext` at `mc`.
+    fn restore_mcontext(&self, mem: &UserMemory, st: &mut StateBuf, mc: u64) -> Result<(), MemFault> {
         let mut buf = vec![0u8; MCONTEXT_SIZE as usize];
         mem.read_bytes(mc, &mut buf)?;
         let at32 = |off: u64| endian::u32_from(true, &buf[off as usize..]) as u64;
@@ -323,8 +400,8 @@ impl LinuxArch for Ppc32Linux {
         self.set_pc(st, at32(4 * PT_NIP));
         st.set(&self.layout, self.regs.ctr, at32(4 * PT_CTR) as u128);
         st.set(&self.layout, self.regs.lr, at32(4 * PT_LNK) as u128);
-        self.set_xer(st, at32(4 * PT_XER));
-        self.set_cr(st, at32(4 * PT_CCR));
+        self.abi().set_xer(st, at32(4 * PT_XER));
+        self.abi().set_cr(st, at32(4 * PT_CCR));
         for i in 0..32 {
             let hi = at64(MC_FREGS + 8 * i as u64) as u128;
             let old = st.get(&self.layout, self.regs.vs[i]);
@@ -333,12 +410,55 @@ impl LinuxArch for Ppc32Linux {
         st.set(&self.layout, self.regs.fpscr, at64(MC_FREGS + 8 * 32) as u32 as u128);
         for i in 0..32 {
             let o = (MC_VREGS + 16 * i as u64) as usize;
-            let v = u128::from_be_bytes(buf[o..o + 16].try_into().unwrap());
-            st.set(&self.layout, self.regs.vs[32 + i], v);
+            let mut q = [0u8; 16];
+            q.copy_from_slice(&buf[o..o + 16]);
+            st.set(&self.layout, self.regs.vs[32 + i], u128::from_be_bytes(q));
         }
         st.set(&self.layout, self.regs.vscr, at32(MC_VREGS + 16 * 32 + 12) as u128);
         st.set(&self.layout, self.regs.vrsave, at32(MC_VREGS + 16 * 32) as u128);
-        Ok(mask)
+        Ok(())
+    }
+
+    /// `handle_signal32`: the non-RT `struct sigframe` (sigcontext, mcontext, abigap)
+    /// of a handler installed without SA_SIGINFO, which gets r3 = signal and r4 =
+    /// &sigcontext and returns through sigreturn.
+    #[allow(clippy::too_many_arguments)]
+    fn setup_old_frame(
+        &self,
+        mem: &UserMemory,
+        st: &mut StateBuf,
+        info: &SigInfo,
+        act: &SigAction,
+        tramp: u64,
+        old_mask: u64,
+        alt: &AltStack,
+    ) -> Result<(), MemFault> {
+        let sp = self.sp(st);
+        let frame = (self.stack_top(sp, act, alt) - OLD_FRAME_SIZE) & !15;
+        let newsp = frame - OLD_SIGNAL_FRAMESIZE;
+        let mut buf = vec![0u8; (OLD_FRAME_SIZE + OLD_SIGNAL_FRAMESIZE) as usize];
+        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
+            let o = (at - newsp) as usize;
+            buf[o..o + v.len()].copy_from_slice(v);
+        };
+        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
+        put32(&mut buf, newsp, sp);
+        let sc = frame;
+        let mc = frame + SIGCONTEXT_SIZE;
+        put32(&mut buf, sc + SC_MASK_HI, old_mask >> 32);
+        put32(&mut buf, sc + SC_SIGNAL, info.signo as u64);
+        put32(&mut buf, sc + SC_HANDLER, act.handler);
+        put32(&mut buf, sc + SC_OLDMASK, old_mask & M32);
+        put32(&mut buf, sc + SC_REGS, mc);
+        put(&mut buf, mc, &self.mcontext_bytes(st));
+        mem.write_bytes(newsp, &buf)?;
+
+        self.set_r(st, 1, newsp);
+        self.set_r(st, 3, info.signo as u64);
+        self.set_r(st, 4, sc);
+        st.set(&self.layout, self.regs.lr, (tramp & M32) as u128);
+        self.set_pc(st, act.handler);
+        Ok(())
     }
 }
 

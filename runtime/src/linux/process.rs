@@ -198,6 +198,17 @@ pub struct Thread<A: LinuxArch> {
     /// set_tid_address / CLONE_CHILD_CLEARTID.
     pub clear_child_tid: u64,
     suspended_mask_used: bool,
+    /// A page of guest memory for arguments converted to the host's layout (the
+    /// widened timespecs of ILP32 calls), mapped on first use; 0 before.
+    pub(crate) scratch: u64,
+}
+
+impl<A: LinuxArch> Drop for Thread<A> {
+    fn drop(&mut self) {
+        if self.scratch != 0 {
+            let _ = self.proc.mem.unmap(self.scratch, crate::usermem::PAGE);
+        }
+    }
 }
 
 impl<A: LinuxArch> Thread<A> {
@@ -215,6 +226,7 @@ impl<A: LinuxArch> Thread<A> {
             alt: AltStack { sp: 0, flags: 2, size: 0 },
             clear_child_tid: 0,
             suspended_mask_used: false,
+            scratch: 0,
         }
     }
 

@@ -7,7 +7,7 @@
 //! between the guest ABI and the x86-64 host (struct stat, open flags, epoll events)
 //! are converted. File descriptors, process ids and thread ids are the host's.
 
-use super::arch::{AltStack, LinuxArch};
+use super::arch::{AltStack, LinuxArch, SwapContextError};
 use super::endian::{self, swap_fields, POLLFD, SOCKADDR, W4, W8};
 use super::process::{Flow, Thread};
 use super::signal::{self, SigAction, NSIG};
@@ -824,6 +824,8 @@ impl<A: LinuxArch> Thread<A> {
                 r
             }
             "sendmsg" | "recvmsg" => self.msg(name == "recvmsg", fd, a[1], a[2] as i32),
+            "sendmmsg" => self.mmsg(false, fd, a[1], a[2], a[3] as i32, None),
+            "recvmmsg" => self.mmsg(true, fd, a[1], a[2], a[3] as i32, (a[4] != 0).then_some((a[4], 8))),
             "setsockopt" => {
                 self.ptr_opt(a[3], a[4], false)?;
                 let o = self.host_in(a[3], a[4], sockopt_fields(a[4]))?;
@@ -1217,6 +1219,33 @@ impl<A: LinuxArch> Thread<A> {
                 self.set_mask(mask);
                 Ok(Out::Regs)
             }
+            "sigreturn" => {
+                let Some(r) = self.proc.arch.restore_old_frame(&self.proc.mem, &mut self.state) else {
+                    return Err(ENOSYS as i64);
+                };
+                let mask =
+                    r.unwrap_or_else(|_| self.die(signal::SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None));
+                self.set_mask(mask);
+                Ok(Out::Regs)
+            }
+            "swapcontext" => {
+                let mask = self.mask;
+                let Some(r) = self.proc.arch.swapcontext(&self.proc.mem, &mut self.state, mask, [a[0], a[1], a[2]])
+                else {
+                    return Err(ENOSYS as i64);
+                };
+                match r {
+                    Ok(None) => v(0),
+                    Ok(Some(mask)) => {
+                        self.set_mask(mask);
+                        Ok(Out::Regs)
+                    }
+                    Err(SwapContextError::Errno(e)) => Err(e as i64),
+                    Err(SwapContextError::Fatal) => {
+                        self.die(signal::SigInfo::fault(signal::SIGSEGV, signal::SI_KERNEL, 0), None)
+                    }
+                }
+            }
             "rt_sigqueueinfo" => {
                 let info = self.siginfo_in(a[2])?;
                 hsys!(SYS_rt_sigqueueinfo, a[0] as i32, a[1] as i32, info.p)
@@ -1315,6 +1344,82 @@ impl<A: LinuxArch> Thread<A> {
             self.put_u32(addr + 6 * w, mflags as u32)?;
         }
         r
+    }
+
+    /// sendmmsg/recvmmsg: [`Self::msg`] for each `struct mmsghdr` of the vector at
+    /// `vec` (a msghdr in guest words, then `unsigned int msg_len`, padded to eight
+    /// words), as Linux's `__sys_sendmmsg`/`do_recvmmsg` do: at most UIO_MAXIOV
+    /// entries; msg_len set for each message that went through; stopping at the first
+    /// error, which is the result only when no message went through. recvmmsg:
+    /// MSG_WAITFORONE makes the calls after the first non-blocking; the `timeout`
+    /// (its address and the width of its two fields: 8, or 4 for ILP32's old
+    /// timespec) is checked after each datagram, as Linux does, and gets the time
+    /// left when datagrams were received.
+    fn mmsg(&mut self, recv: bool, fd: i64, vec: u64, vlen: u64, flags: i32, timeout: Option<(u64, u64)>) -> R {
+        const UIO_MAXIOV: u64 = 1024;
+        const MSG_WAITFORONE: i32 = 0x10000;
+        let w = self.word();
+        let read_field = |t: &Self, at: u64, width: u64| -> Result<i64, i64> {
+            Ok(if width == 8 { t.read_u64(at)? as i64 } else { t.read_u32(at)? as i32 as i64 })
+        };
+        let end = match timeout {
+            Some((at, width)) => {
+                let (sec, mut nsec) = (read_field(self, at, width)?, read_field(self, at + width, width)?);
+                if w == 4 {
+                    // get_timespec64 for compat tasks: the upper half of a 64-bit
+                    // tv_nsec is padding.
+                    nsec &= 0xffff_ffff;
+                }
+                if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+                    return Err(libc::EINVAL as i64);
+                }
+                let d = std::time::Duration::new(sec as u64, nsec as u32);
+                Some((std::time::Instant::now().checked_add(d), at, width))
+            }
+            None => None,
+        };
+        let vlen = (vlen & 0xffff_ffff).min(UIO_MAXIOV);
+        let mut flags = flags;
+        let mut done = 0u64;
+        let mut left = None;
+        while done < vlen {
+            let entry = vec + done * 8 * w;
+            let r = if recv {
+                self.msg(true, fd, entry, flags & !MSG_WAITFORONE)
+            } else {
+                self.msg(false, fd, entry, flags)
+            };
+            let n = match r {
+                Ok(Out::Val(n)) => n,
+                Ok(other) if done == 0 => return Ok(other),
+                Err(e) if done == 0 => return Err(e),
+                _ => break,
+            };
+            self.put_u32(entry + 7 * w, n as u32)?;
+            done += 1;
+            if recv && flags & MSG_WAITFORONE != 0 {
+                flags |= libc::MSG_DONTWAIT;
+            }
+            if let Some((end, _, _)) = end {
+                let now = std::time::Instant::now();
+                let rest = end.map_or(std::time::Duration::MAX, |e| e.saturating_duration_since(now));
+                left = Some(rest);
+                if rest.is_zero() {
+                    break;
+                }
+            }
+        }
+        if let (Some(rest), Some((_, at, width))) = (left, end) {
+            let sec = rest.as_secs().min(i64::MAX as u64);
+            if width == 8 {
+                self.put_u64(at, sec)?;
+                self.put_u64(at + 8, rest.subsec_nanos() as u64)?;
+            } else {
+                self.put_u32(at, sec.min(i32::MAX as u64) as u32)?;
+                self.put_u32(at + 4, rest.subsec_nanos())?;
+            }
+        }
+        Ok(Out::Val(done as i64))
     }
 
     fn stat_common(&mut self, dirfd: i64, path: Option<u64>, flags: u64, out: u64) -> R {
@@ -1682,6 +1787,8 @@ fn legacy(name: &str, a: [u64; 6]) -> Option<(&'static str, [u64; 6])> {
         "stat" => ("newfstatat", [FDCWD, a[0], a[1], 0, 0, 0]),
         "lstat" => ("newfstatat", [FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, 0, 0]),
         "pipe" => ("pipe2", [a[0], 0, 0, 0, 0, 0]),
+        "send" => ("sendto", [a[0], a[1], a[2], a[3], 0, 0]),
+        "recv" => ("recvfrom", [a[0], a[1], a[2], a[3], 0, 0]),
         "getpgrp" => ("getpgid", [0; 6]),
         "ugetrlimit" => ("getrlimit", a),
         "fork" => ("clone", [SIGCHLD, 0, 0, 0, 0, 0]),

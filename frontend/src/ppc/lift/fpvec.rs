@@ -363,7 +363,25 @@ pub fn fp_cmp(l: &mut Lifter, f: &Fields) -> LiftResult {
     Ok(())
 }
 
-/// mffs, mtfsf, mtfsfi, mtfsb0, mtfsb1.
+/// `v` with FPSCR[DRN] in its place in the 64-bit FPSCR (bits 32..34).
+fn with_drn(l: &mut Lifter, v: Value) -> Value {
+    let d = l.b.get_slot(l.regs.drn);
+    let d = l.b.zext(d, Type::I64);
+    let sh = l.b.i64(32);
+    let d = l.b.shl(d, sh);
+    l.b.or(v, d)
+}
+
+/// FPSCR[DRN] from the low three bits of `v` (an i64).
+fn set_drn(l: &mut Lifter, v: Value) {
+    let v = l.low32(v);
+    let m = l.b.i32(7);
+    let v = l.b.and(v, m);
+    l.b.set_slot(l.regs.drn, v);
+}
+
+/// mffs, mtfsf, mtfsfi, mtfsb0, mtfsb1.  The FPSCR is 64 bits from ISA 2.05 on: its
+/// upper word (fields 0..7 with W=1, all 16 fields with L=1) holds only DRN.
 pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
     let slot = l.regs.fpscr;
     let raw = l.b.get_slot(slot);
@@ -373,6 +391,7 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
     let new = match f.name() {
         "mffs" => {
             let v = l.b.zext(cur, Type::I64);
+            let v = with_drn(l, v);
             l.set_dw0(f.get('d'), v);
             l.record_fp(f);
             return Ok(());
@@ -382,6 +401,7 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
             let m = l.b.i32(0x7_f0ff);
             let v = l.b.and(cur, m);
             let v = l.b.zext(v, Type::I64);
+            let v = with_drn(l, v);
             l.set_dw0(f.get('d'), v);
             return Ok(());
         }
@@ -397,6 +417,7 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
             let m = l.b.i32(keep);
             let v = l.b.and(cur, m);
             let v = l.b.zext(v, Type::I64);
+            let v = with_drn(l, v);
             l.set_dw0(f.get('d'), v);
             match f.name() {
                 "mffsce" => {
@@ -418,10 +439,24 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
             }
         }
         "mtfsf" => {
-            if f.bit('W') {
+            let (w, all) = (f.bit('W'), f.bit('L'));
+            if w && !l.mode.bits64 {
                 return Err(Reserved);
             }
-            let flm = if f.bit('L') { 0xff } else { f.get('f') };
+            // The upper word's field 7 (FLM bit 7 with W=1), or everything with L=1.
+            if l.mode.bits64 && (all || w && f.get('f') & 1 != 0) {
+                let b = l.dw0(f.get('b'));
+                let sh = l.b.i64(32);
+                let hi = l.b.lshr(b, sh);
+                set_drn(l, hi);
+            }
+            let flm = if all {
+                0xff
+            } else if w {
+                0
+            } else {
+                f.get('f')
+            };
             let mut m = 0u32;
             for i in 0..8 {
                 if flm & (0x80 >> i) != 0 {
@@ -436,10 +471,18 @@ pub fn fpscr(l: &mut Lifter, f: &Fields) -> LiftResult {
             let keep = l.b.and(cur, nk);
             l.b.or(keep, nb)
         }
-        "mtfsfi" => {
-            if f.bit('W') {
+        "mtfsfi" if f.bit('W') => {
+            if !l.mode.bits64 {
                 return Err(Reserved);
             }
+            // Field BF of the upper word: DRN in field 7, the rest reserved.
+            if f.get('f') == 7 {
+                let u = l.k(f.get('u') as u64);
+                set_drn(l, u);
+            }
+            cur
+        }
+        "mtfsfi" => {
             let sh = 4 * (7 - f.get('f'));
             let nk = l.b.i32(!(0xf << sh));
             let keep = l.b.and(cur, nk);
