@@ -196,13 +196,30 @@ fn displaced_accesses_near_the_bounds_fault_as_in_the_interpreter() {
     }
 }
 
+/// A 32-bit user memory with `code` at CODE (read-only, executable) and `N_WORDS`
+/// 32-bit words at DATA, the i-th `word(i)`.
+fn loop_memory(code: &[[u8; 4]], word: impl Fn(u64) -> u64) -> UserMemory {
+    let mut m = UserMemory::new(32).unwrap();
+    m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
+    for (i, w) in code.iter().enumerate() {
+        m.write(CODE + 4 * i as u64, w).unwrap();
+    }
+    m.protect(CODE, PAGE, Prot::RX).unwrap();
+    m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
+    for i in 0..N_WORDS {
+        m.write(DATA + 4 * i, &(word(i) as u32).to_le_bytes()).unwrap();
+    }
+    m
+}
+const N_WORDS: u64 = PAGE / 4;
+
 /// A loop whose only effects are loads is compiled speculatively: its registers reach
 /// the state buffer only when it is left. When it runs off the end of its data into an
 /// unmapped page, the fault must still be precise (the registers as at the faulting
 /// load, after 1024 iterations), exactly as in the interpreter.
 #[test]
 fn a_fault_inside_a_speculative_loop_is_precise() {
-    const N: u64 = 1024; // words in the data page
+    const N: u64 = N_WORDS;
     let code = [
         li(4, 5000),  // 0: iterations left (more than the page holds)
         j(1),         // 1: the loop starts a region
@@ -215,16 +232,7 @@ fn a_fault_inside_a_speculative_loop_is_precise() {
     ];
     let sum: u64 = (1..=N).map(|i| i * 7).sum();
     for tier in [Tier::Interp, Tier::Jit, Tier::Auto { threshold: 2 }] {
-        let mut m = UserMemory::new(32).unwrap();
-        m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
-        for (i, w) in code.iter().enumerate() {
-            m.write(CODE + 4 * i as u64, w).unwrap();
-        }
-        m.protect(CODE, PAGE, Prot::RX).unwrap();
-        m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
-        for i in 0..N {
-            m.write(DATA + 4 * i, &((i as u32 + 1) * 7).to_le_bytes()).unwrap();
-        }
+        let mut m = loop_memory(&code, |i| (i + 1) * 7);
         let mut e = Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });
         let l = e.layout().clone();
         let mut st = StateBuf::new(&l);
@@ -247,7 +255,7 @@ fn a_fault_inside_a_speculative_loop_is_precise() {
 /// store done exactly once, as in the interpreter.
 #[test]
 fn faults_inside_a_compiled_loop_that_stores_are_precise() {
-    const N: u64 = 1024; // words in a page
+    const N: u64 = N_WORDS;
     const OUT: u64 = 0x4_0000; // where the running sums go
     let code = [
         li(4, 5000),  // 0: iterations left (more than a page holds)
@@ -272,16 +280,7 @@ fn faults_inside_a_compiled_loop_that_stores_are_precise() {
     ];
     for (r6, at, pc, addr) in cases {
         for tier in [Tier::Interp, Tier::Jit] {
-            let mut m = UserMemory::new(32).unwrap();
-            m.map(Placement::Fixed(CODE), PAGE, Prot::RW).unwrap();
-            for (i, w) in code.iter().enumerate() {
-                m.write(CODE + 4 * i as u64, w).unwrap();
-            }
-            m.protect(CODE, PAGE, Prot::RX).unwrap();
-            m.map(Placement::Fixed(DATA), PAGE, Prot::RW).unwrap();
-            for i in 0..N {
-                m.write(DATA + 4 * i, &(word(i) as u32).to_le_bytes()).unwrap();
-            }
+            let mut m = loop_memory(&code, word);
             let out_pages = if r6 == OUT { 2 * PAGE } else { PAGE };
             m.map(Placement::Fixed(OUT), out_pages, Prot::RW).unwrap();
             let mut e = Engine::new(Toy::new(), EngineConfig { tier, ..EngineConfig::default() });

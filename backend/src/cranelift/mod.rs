@@ -643,13 +643,11 @@ pub fn speculative(r: &Region) -> Option<Vec<bool>> {
     if !reaches[0] {
         return None;
     }
-    for (bi, blk) in r.blocks.iter().enumerate() {
-        if !reaches[bi] {
-            continue;
-        }
+    for (blk, _) in r.blocks.iter().zip(&reaches).filter(|&(_, &s)| s) {
         for &i in &blk.insts {
+            let inst = r.inst(i);
             if matches!(
-                r.inst(i).op,
+                inst.op,
                 Opcode::Store
                     | Opcode::AtomicRmw
                     | Opcode::Cas
@@ -660,13 +658,9 @@ pub fn speculative(r: &Region) -> Option<Vec<bool>> {
             ) {
                 return None;
             }
-        }
-    }
-    // Leaving the loop goes through an edge block that stores the registers; it takes
-    // no block arguments.
-    for (_, blk) in r.blocks.iter().enumerate().filter(|&(bi, _)| reaches[bi]) {
-        if let Some(&l) = blk.insts.last() {
-            if r.successors(r.inst(l)).iter().any(|(t, args)| !reaches[t.0 as usize] && !args.is_empty()) {
+            // Leaving the loop goes through an edge block that stores the registers;
+            // it takes no block arguments.
+            if r.successors(inst).iter().any(|(t, args)| !reaches[t.0 as usize] && !args.is_empty()) {
                 return None;
             }
         }
@@ -722,40 +716,27 @@ impl<'a, 'b> Translator<'a, 'b> {
         }
         let fresh = vec![false; slot_vars.len()];
         let spec_blocks = speculative(r).unwrap_or_default();
-        let mut spec_written = Vec::new();
-        if !spec_blocks.is_empty() {
-            // The loop's variables are defined at the entry (one load per slot it
-            // uses), so values flow between its blocks and around it in registers.
-            let mut used = vec![false; slot_vars.len()];
-            let mut written = vec![false; slot_vars.len()];
-            for (_, blk) in r.blocks.iter().enumerate().filter(|&(bi, _)| spec_blocks[bi]) {
-                for &i in &blk.insts {
-                    match (r.inst(i).op, r.inst(i).imm) {
-                        (Opcode::GetSlot, Imm::Slot(sl)) => used[sl.0 as usize] = true,
-                        (Opcode::SetSlot, Imm::Slot(sl)) => {
-                            used[sl.0 as usize] = true;
-                            written[sl.0 as usize] = true;
-                        }
-                        _ => {}
+        // The speculative loop's slots: used (read or set) there, and set there.
+        let mut used = vec![false; slot_vars.len()];
+        let mut written = vec![false; slot_vars.len()];
+        for (blk, _) in r.blocks.iter().zip(&spec_blocks).filter(|&(_, &s)| s) {
+            for &i in &blk.insts {
+                match (r.inst(i).op, r.inst(i).imm) {
+                    (Opcode::GetSlot, Imm::Slot(sl)) => used[sl.0 as usize] = true,
+                    (Opcode::SetSlot, Imm::Slot(sl)) => {
+                        used[sl.0 as usize] = true;
+                        written[sl.0 as usize] = true;
                     }
+                    _ => {}
                 }
             }
-            for (s, sv) in slot_vars.iter().enumerate() {
-                let Some((var, off, ty)) = *sv else { continue };
-                if used[s] {
-                    let v = b.ins().load(cl_ty(ty), trusted(), p[0], off);
-                    let v = if ty == Type::I1 { b.ins().band_imm_u(v, 1) } else { v };
-                    b.def_var(var, v);
-                }
-            }
-            // An exit stores the pc itself.
-            written[r.layout.pc.0 as usize] = false;
-            spec_written = (0..written.len()).filter(|&s| written[s]).collect();
         }
-        b.ins().jump(blocks[0], &[]);
+        // An exit stores the pc itself.
+        written[r.layout.pc.0 as usize] = false;
+        let spec_written = (0..written.len()).filter(|&s| written[s]).collect();
         let tail_sig = b.import_signature(region_sig(CallConv::Tail));
         let helper_sig = b.import_signature(helper_sig());
-        Translator {
+        let mut t = Translator {
             b,
             r,
             slots,
@@ -781,7 +762,15 @@ impl<'a, 'b> Translator<'a, 'b> {
             spec_blocks,
             spec_written,
             in_spec: false,
+        };
+        // The speculative loop's variables are defined at the entry (one load per slot
+        // it uses), so values flow between its blocks and around it in registers.
+        for s in (0..used.len()).filter(|&s| used[s]) {
+            t.load_slot(s);
         }
+        let entry_block = t.blocks[0];
+        t.b.ins().jump(entry_block, &[]);
+        t
     }
 
     fn v(&self, v: Value) -> ir::Value {
