@@ -97,6 +97,25 @@ const USER_MSR: u64 = 0x0200_f032;
 
 const M32: u64 = 0xffff_ffff;
 
+/// Big-endian bytes to be written at guest address `base`.
+struct BeBuf {
+    base: u64,
+    bytes: Vec<u8>,
+}
+
+impl BeBuf {
+    fn put(&mut self, at: u64, v: &[u8]) {
+        let o = (at - self.base) as usize;
+        self.bytes[o..o + v.len()].copy_from_slice(v);
+    }
+    fn put32(&mut self, at: u64, v: u64) {
+        self.put(at, &(v as u32).to_be_bytes());
+    }
+    fn put64(&mut self, at: u64, v: u64) {
+        self.put(at, &v.to_be_bytes());
+    }
+}
+
 impl Ppc32Linux {
     pub fn new() -> Ppc32Linux {
         let fe = Ppc::new(PpcMode::PPC32);
@@ -233,30 +252,20 @@ impl LinuxArch for Ppc32Linux {
             let tramp = if act.flags & SA_RESTORER != 0 { restorer } else { restorer + SIGTRAMP_OLD };
             return self.setup_old_frame(mem, st, info, act, tramp, old_mask, alt);
         }
-        let sp = self.sp(st);
-        let frame = (self.stack_top(sp, act, alt) - FRAME_SIZE) & !15;
-        let newsp = frame - SIGNAL_FRAMESIZE;
-        let mut buf = vec![0u8; (FRAME_SIZE + SIGNAL_FRAMESIZE) as usize];
-        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
-            let o = (at - newsp) as usize;
-            buf[o..o + v.len()].copy_from_slice(v);
-        };
-        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
-        // The back chain of the handler's caller frame.
-        put32(&mut buf, newsp, sp);
-        put(&mut buf, frame, &self.siginfo_bytes(info));
+        let (frame, mut buf) = self.new_frame(st, act, alt, FRAME_SIZE, SIGNAL_FRAMESIZE);
+        buf.put(frame, &self.siginfo_bytes(info));
         let uc = frame + FRAME_UC;
         let mc = uc + UC_MCONTEXT;
-        put32(&mut buf, uc + UC_STACK, alt.sp);
+        buf.put32(uc + UC_STACK, alt.sp);
         let ss_flags: u64 = if alt.size == 0 { 2 } else { 0 }; // SS_DISABLE
-        put32(&mut buf, uc + UC_STACK + 4, ss_flags);
-        put32(&mut buf, uc + UC_STACK + 8, alt.size);
-        put32(&mut buf, uc + UC_REGS, mc);
-        put(&mut buf, uc + UC_SIGMASK, &endian::sigset_bytes(true, 4, old_mask));
-        put(&mut buf, mc, &self.mcontext_bytes(st));
-        mem.write_bytes(newsp, &buf)?;
+        buf.put32(uc + UC_STACK + 4, ss_flags);
+        buf.put32(uc + UC_STACK + 8, alt.size);
+        buf.put32(uc + UC_REGS, mc);
+        buf.put(uc + UC_SIGMASK, &endian::sigset_bytes(true, 4, old_mask));
+        buf.put(mc, &self.mcontext_bytes(st));
+        mem.write_bytes(buf.base, &buf.bytes)?;
 
-        self.set_r(st, 1, newsp);
+        self.set_r(st, 1, buf.base);
         self.set_r(st, 3, info.signo as u64);
         self.set_r(st, 4, frame);
         self.set_r(st, 5, uc);
@@ -347,6 +356,18 @@ impl Ppc32Linux {
 
     /// The top of the stack a handler's frame goes below: the alternate stack's when
     /// the handler asks for it and the thread is not already on it.
+    /// A signal frame of `size` bytes, 16-byte aligned below the handler's stack top,
+    /// with the handler's caller frame of `caller` bytes below it (its back chain the
+    /// interrupted stack pointer): the frame's address, and the buffer from the new
+    /// stack pointer up.
+    fn new_frame(&self, st: &StateBuf, act: &SigAction, alt: &AltStack, size: u64, caller: u64) -> (u64, BeBuf) {
+        let sp = self.sp(st);
+        let frame = (self.stack_top(sp, act, alt) - size) & !15;
+        let mut buf = BeBuf { base: frame - caller, bytes: vec![0u8; (size + caller) as usize] };
+        buf.put32(buf.base, sp);
+        (frame, buf)
+    }
+
     fn stack_top(&self, sp: u64, act: &SigAction, alt: &AltStack) -> u64 {
         let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
         if act.flags & SA_ONSTACK != 0 && on_alt {
@@ -358,34 +379,31 @@ impl Ppc32Linux {
 
     /// The registers as `save_user_regs` stores them in a `struct mcontext`.
     fn mcontext_bytes(&self, st: &StateBuf) -> Vec<u8> {
-        let mut buf = vec![0u8; MCONTEXT_SIZE as usize];
-        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| buf[at as usize..at as usize + v.len()].copy_from_slice(v);
-        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
-        let put64 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &v.to_be_bytes());
+        let mut buf = BeBuf { base: 0, bytes: vec![0u8; MCONTEXT_SIZE as usize] };
         for i in 0..32 {
-            put32(&mut buf, 4 * i as u64, self.r(st, i));
+            buf.put32(4 * i as u64, self.r(st, i));
         }
-        put32(&mut buf, 4 * PT_NIP, self.pc(st));
-        put32(&mut buf, 4 * PT_MSR, USER_MSR);
-        put32(&mut buf, 4 * PT_ORIG_R3, self.r(st, 3));
-        put32(&mut buf, 4 * PT_CTR, self.get(st, self.regs.ctr));
-        put32(&mut buf, 4 * PT_LNK, self.get(st, self.regs.lr));
-        put32(&mut buf, 4 * PT_XER, self.abi().xer(st));
-        put32(&mut buf, 4 * PT_CCR, self.abi().cr(st));
+        buf.put32(4 * PT_NIP, self.pc(st));
+        buf.put32(4 * PT_MSR, USER_MSR);
+        buf.put32(4 * PT_ORIG_R3, self.r(st, 3));
+        buf.put32(4 * PT_CTR, self.get(st, self.regs.ctr));
+        buf.put32(4 * PT_LNK, self.get(st, self.regs.lr));
+        buf.put32(4 * PT_XER, self.abi().xer(st));
+        buf.put32(4 * PT_CCR, self.abi().cr(st));
         // FPRs (doubleword 0 of VSR 0..31) and the FPSCR.
         for i in 0..32 {
             let v = st.get(&self.layout, self.regs.vs[i]);
-            put64(&mut buf, MC_FREGS + 8 * i as u64, (v >> 64) as u64);
+            buf.put64(MC_FREGS + 8 * i as u64, (v >> 64) as u64);
         }
-        put64(&mut buf, MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
+        buf.put64(MC_FREGS + 8 * 32, self.get(st, self.regs.fpscr));
         // VR0..31, VSCR (the last word of the 33rd quadword), VRSAVE in its first word.
         for i in 0..32 {
             let v = st.get(&self.layout, self.regs.vs[32 + i]);
-            put(&mut buf, MC_VREGS + 16 * i as u64, &v.to_be_bytes());
+            buf.put(MC_VREGS + 16 * i as u64, &v.to_be_bytes());
         }
-        put32(&mut buf, MC_VREGS + 16 * 32 + 12, self.get(st, self.regs.vscr));
-        put32(&mut buf, MC_VREGS + 16 * 32, self.get(st, self.regs.vrsave));
-        buf
+        buf.put32(MC_VREGS + 16 * 32 + 12, self.get(st, self.regs.vscr));
+        buf.put32(MC_VREGS + 16 * 32, self.get(st, self.regs.vrsave));
+        buf.bytes
     }
 
     /// `restore_user_regs`: the registers from the `struct mcontext` at `mc`.
@@ -433,27 +451,18 @@ impl Ppc32Linux {
         old_mask: u64,
         alt: &AltStack,
     ) -> Result<(), MemFault> {
-        let sp = self.sp(st);
-        let frame = (self.stack_top(sp, act, alt) - OLD_FRAME_SIZE) & !15;
-        let newsp = frame - OLD_SIGNAL_FRAMESIZE;
-        let mut buf = vec![0u8; (OLD_FRAME_SIZE + OLD_SIGNAL_FRAMESIZE) as usize];
-        let put = |buf: &mut Vec<u8>, at: u64, v: &[u8]| {
-            let o = (at - newsp) as usize;
-            buf[o..o + v.len()].copy_from_slice(v);
-        };
-        let put32 = |buf: &mut Vec<u8>, at: u64, v: u64| put(buf, at, &(v as u32).to_be_bytes());
-        put32(&mut buf, newsp, sp);
+        let (frame, mut buf) = self.new_frame(st, act, alt, OLD_FRAME_SIZE, OLD_SIGNAL_FRAMESIZE);
         let sc = frame;
         let mc = frame + SIGCONTEXT_SIZE;
-        put32(&mut buf, sc + SC_MASK_HI, old_mask >> 32);
-        put32(&mut buf, sc + SC_SIGNAL, info.signo as u64);
-        put32(&mut buf, sc + SC_HANDLER, act.handler);
-        put32(&mut buf, sc + SC_OLDMASK, old_mask & M32);
-        put32(&mut buf, sc + SC_REGS, mc);
-        put(&mut buf, mc, &self.mcontext_bytes(st));
-        mem.write_bytes(newsp, &buf)?;
+        buf.put32(sc + SC_MASK_HI, old_mask >> 32);
+        buf.put32(sc + SC_SIGNAL, info.signo as u64);
+        buf.put32(sc + SC_HANDLER, act.handler);
+        buf.put32(sc + SC_OLDMASK, old_mask & M32);
+        buf.put32(sc + SC_REGS, mc);
+        buf.put(mc, &self.mcontext_bytes(st));
+        mem.write_bytes(buf.base, &buf.bytes)?;
 
-        self.set_r(st, 1, newsp);
+        self.set_r(st, 1, buf.base);
         self.set_r(st, 3, info.signo as u64);
         self.set_r(st, 4, sc);
         st.set(&self.layout, self.regs.lr, (tramp & M32) as u128);
