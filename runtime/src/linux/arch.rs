@@ -20,6 +20,20 @@ pub struct AltStack {
     pub size: u64,
 }
 
+impl AltStack {
+    /// Where a signal frame for `act` goes below (Linux's `sigsp`): the top of this
+    /// alternate stack for an SA_ONSTACK handler when one is set up and the thread is
+    /// not already on it, else the interrupted stack pointer `sp`.
+    pub fn frame_top(&self, sp: u64, act: &SigAction) -> u64 {
+        let can_switch = self.size != 0 && (sp < self.sp || sp >= self.sp + self.size);
+        if act.flags & super::signal::SA_ONSTACK != 0 && can_switch {
+            self.sp + self.size
+        } else {
+            sp
+        }
+    }
+}
+
 /// One guest architecture's Linux ABI.
 pub trait LinuxArch: Send + Sync + 'static {
     type Fe: Frontend + Send + 'static;
@@ -303,8 +317,7 @@ impl LinuxArch for Aarch64Linux {
         alt: &AltStack,
     ) -> Result<(), MemFault> {
         let sp = self.sp(st);
-        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
-        let top = if act.flags & super::signal::SA_ONSTACK != 0 && on_alt { alt.sp + alt.size } else { sp };
+        let top = alt.frame_top(sp, act);
         let record = (top - FRAME_RECORD) & !15;
         let frame = (record - FRAME_SIZE) & !15;
         let uc = frame + SIGINFO_SIZE;

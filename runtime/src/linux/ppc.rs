@@ -23,7 +23,7 @@
 use super::arch::{AltStack, LinuxArch};
 use super::elf::Arch;
 use super::endian::{self, swap_fields};
-use super::signal::{SigAction, SigInfo, SA_ONSTACK};
+use super::signal::{SigAction, SigInfo};
 use super::sysno_ppc64;
 use crate::usermem::UserMemory;
 use mimic_frontend::ppc::{Ppc, PpcMode, Regs};
@@ -402,8 +402,7 @@ impl LinuxArch for Ppc64Linux {
         alt: &AltStack,
     ) -> Result<(), MemFault> {
         let sp = self.sp(st);
-        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
-        let top = if act.flags & SA_ONSTACK != 0 && on_alt { alt.sp + alt.size } else { sp };
+        let top = alt.frame_top(sp, act);
         let frame = (top - FRAME_SIZE) & !15;
         let newsp = frame - SIGNAL_FRAMESIZE;
         let mut buf = vec![0u8; (FRAME_SIZE + SIGNAL_FRAMESIZE) as usize];

@@ -22,7 +22,7 @@ use super::arch::{AltStack, LinuxArch, SwapContextError};
 use super::elf::Arch;
 use super::endian;
 use super::ppc::PpcAbi;
-use super::signal::{SigAction, SigInfo, SA_ONSTACK, SA_RESTORER, SA_SIGINFO};
+use super::signal::{SigAction, SigInfo, SA_RESTORER, SA_SIGINFO};
 use super::sysno_ppc32;
 use crate::usermem::UserMemory;
 use mimic_frontend::ppc::{Ppc, PpcMode, Regs};
@@ -362,19 +362,10 @@ impl Ppc32Linux {
     /// stack pointer up.
     fn new_frame(&self, st: &StateBuf, act: &SigAction, alt: &AltStack, size: u64, caller: u64) -> (u64, BeBuf) {
         let sp = self.sp(st);
-        let frame = (self.stack_top(sp, act, alt) - size) & !15;
+        let frame = (alt.frame_top(sp, act) - size) & !15;
         let mut buf = BeBuf { base: frame - caller, bytes: vec![0u8; (size + caller) as usize] };
         buf.put32(buf.base, sp);
         (frame, buf)
-    }
-
-    fn stack_top(&self, sp: u64, act: &SigAction, alt: &AltStack) -> u64 {
-        let on_alt = alt.size != 0 && (sp < alt.sp || sp >= alt.sp + alt.size);
-        if act.flags & SA_ONSTACK != 0 && on_alt {
-            alt.sp + alt.size
-        } else {
-            sp
-        }
     }
 
     /// The registers as `save_user_regs` stores them in a `struct mcontext`.
